@@ -1,0 +1,163 @@
+"""Declarative base, exact column types and the database handle shared by every domain.
+
+Money is exact on both databases (DOMAIN.md P-2): PostgreSQL stores ``NUMERIC(18,6)``; SQLite,
+whose ``NUMERIC`` is a floating-point affinity, stores the value scaled to an integer so 18
+significant digits survive and ``SUM``/``MIN``/``ORDER BY`` still work in SQL.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Numeric, String, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every model; its metadata names constraints by :data:`NAMING_CONVENTION`."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> dt.datetime:
+    """The server clock in UTC (DOMAIN.md P-4: the server clock decides every deadline)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# Integer primary keys: BIGINT on PostgreSQL, INTEGER (rowid alias, autoincrementing) on SQLite.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def id_column() -> Mapped[int]:
+    return mapped_column(IdType, primary_key=True, autoincrement=True)
+
+
+class ExactDecimal(TypeDecorator):
+    """A fixed-point decimal read and written as :class:`~decimal.Decimal`.
+
+    ``NUMERIC(precision, scale)`` where the database is exact; a scaled ``BIGINT`` on SQLite.
+    Values are quantized to ``scale`` places with ROUND_HALF_UP (DOMAIN.md ``rounding``); a value
+    that does not fit ``precision`` digits is refused rather than silently truncated.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 6):
+        super().__init__()
+        self.precision = precision
+        self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)
+        self._factor = Decimal(10) ** scale
+        self._limit = Decimal(10) ** (precision - scale)
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def _coerce(self, value: Any) -> Decimal:
+        if isinstance(value, float):
+            raise TypeError("ExactDecimal refuses float values; pass Decimal or str")
+        try:
+            dec = value if isinstance(value, Decimal) else Decimal(str(value))
+            q = dec.quantize(self._quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation as exc:
+            raise ValueError(f"not a decimal: {value!r}") from exc
+        if abs(q) >= self._limit:
+            raise ValueError(f"{value} does not fit NUMERIC({self.precision},{self.scale})")
+        return q
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        q = self._coerce(value)
+        if dialect.name == "sqlite":
+            return int(q * self._factor)
+        return q
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            if isinstance(value, float):  # e.g. AVG(): sqlite computes it in floating point
+                return Decimal(repr(value)).scaleb(-self.scale).quantize(self._quantum, rounding=ROUND_HALF_UP)
+            return (Decimal(int(value)) / self._factor).quantize(self._quantum)
+        return Decimal(value).quantize(self._quantum)
+
+    @property
+    def python_type(self):
+        return Decimal
+
+    def __repr__(self) -> str:
+        # Alembic renders user types with repr(): keep precision and scale in migrations.
+        return f"ExactDecimal({self.precision}, {self.scale})"
+
+
+def Money() -> ExactDecimal:  # noqa: N802 - reads like a type in model declarations
+    """Money and prices: ``NUMERIC(18,6)`` (DOMAIN.md P-2, ``price_decimals = 6``)."""
+    return ExactDecimal(18, 6)
+
+
+def Quantity() -> ExactDecimal:  # noqa: N802
+    """Quantities in smallest units (片/粒/支): exact, 4 decimals for split awards and demand."""
+    return ExactDecimal(18, 4)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetime stored in UTC (naive UTC on SQLite, ``timestamptz`` on PostgreSQL)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store times as aware UTC (DOMAIN.md P-4)")
+        value = value.astimezone(dt.timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def Code(length: int = 32) -> String:  # noqa: N802
+    """Codes are text, never numbers (leading zeros matter)."""
+    return String(length)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - exercised by every sqlite test
+    # Foreign keys are off by default in SQLite; WAL lets readers work during an import.
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def enum_check(column: str, values: tuple[str, ...] | list[str]) -> "CheckConstraint":
+    """A named CHECK that keeps ``column`` within ``values`` (portable across SQLite and PostgreSQL)."""
+    from sqlalchemy import CheckConstraint
+
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_enum")

@@ -1,0 +1,1 @@
+"""Stored documents (uploaded files with their SHA-256)."""
