@@ -49,7 +49,7 @@ def register(app: Flask) -> None:
         from app.main.navigation import navigation_for
 
         return {
-            "current_locale": str(get_locale() or "zh_CN"),
+            "current_locale": "zh_CN" if str(get_locale() or "zh").startswith("zh") else "en",
             "navigation_for": navigation_for,
             "role_label": role_label,
         }
