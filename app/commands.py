@@ -93,17 +93,23 @@ def audit_verify() -> None:
 
 
 @demo_cli.command("seed")
-def demo_seed() -> None:
+@click.option("--if-needed", is_flag=True, help="when the demo is already loaded, only print its logins")
+def demo_seed(if_needed: bool) -> None:
     """Load the demo (2nd national batch, accounts for every role) and print the logins."""
-    from app.demo.seed import seed_demo
+    from app.demo.seed import DEMO_PASSWORD, DEMO_USERS, DemoAlreadySeeded, seed_demo
 
-    with transaction():
-        accounts = seed_demo()
-    click.echo("\nDemo accounts (password for all: see below)")
+    try:
+        with transaction():
+            accounts = seed_demo()
+    except DemoAlreadySeeded as err:
+        if not if_needed:
+            raise click.ClickException(err.message) from err
+        click.echo("The demo data is already loaded.")
+        accounts = [{"role": role, "username": username, "password": DEMO_PASSWORD} for username, role, *_ in DEMO_USERS]
+    click.echo("\nDemo accounts, one per role:")
     for account in accounts:
-        click.echo(f"  {account['role']:<22} {account['username']:<22} {account['org']}")
-    if accounts:
-        click.echo(f"  password: {accounts[0]['password']}")
+        click.echo(f"  {account['role']:<22} {account['username']:<14} {account.get('org', '')}")
+    click.echo(f"  password (all): {DEMO_PASSWORD}")
 
 
 def register(app: Flask) -> None:
