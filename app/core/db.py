@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Numeric, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -43,6 +44,30 @@ def id_column() -> Mapped[int]:
     return mapped_column(IdType, primary_key=True, autoincrement=True)
 
 
+# Scaled integers add, subtract, compare, SUM, MIN and sort correctly, but a product or quotient
+# would be scaled twice (or a literal factor scaled as if it were money): on SQLite the result is
+# off by 10**scale with no error. Refused on every database so code that passes on PostgreSQL
+# cannot go wrong on SQLite; multiply and divide in Decimal (DOMAIN.md P-2).
+_SCALED_UNSAFE_OPS = frozenset({operators.mul, operators.truediv, operators.floordiv, operators.mod})
+
+
+class _ExactDecimalComparator(TypeDecorator.Comparator, Numeric.comparator_factory):
+    """SQL operators of :class:`ExactDecimal` columns, without the ones scaled integers get wrong."""
+
+    def operate(self, op, *other, **kwargs):
+        _refuse_scaled_arithmetic(op)
+        return super().operate(op, *other, **kwargs)
+
+    def reverse_operate(self, op, other, **kwargs):
+        _refuse_scaled_arithmetic(op)
+        return super().reverse_operate(op, other, **kwargs)
+
+
+def _refuse_scaled_arithmetic(op) -> None:
+    if op in _SCALED_UNSAFE_OPS:
+        raise TypeError(f"SQL {op.__name__} on an ExactDecimal column is not exact on SQLite; compute it in Decimal")
+
+
 class ExactDecimal(TypeDecorator):
     """A fixed-point decimal read and written as :class:`~decimal.Decimal`.
 
@@ -53,6 +78,7 @@ class ExactDecimal(TypeDecorator):
 
     impl = Numeric
     cache_ok = True
+    comparator_factory = _ExactDecimalComparator
 
     def __init__(self, precision: int = 18, scale: int = 6):
         super().__init__()
@@ -72,6 +98,8 @@ class ExactDecimal(TypeDecorator):
             raise TypeError("ExactDecimal refuses float values; pass Decimal or str")
         try:
             dec = value if isinstance(value, Decimal) else Decimal(str(value))
+            if dec.is_nan():  # quantize() passes a quiet NaN through, and PostgreSQL's NUMERIC stores it
+                raise InvalidOperation
             q = dec.quantize(self._quantum, rounding=ROUND_HALF_UP)
         except InvalidOperation as exc:
             raise ValueError(f"not a decimal: {value!r}") from exc
@@ -94,7 +122,8 @@ class ExactDecimal(TypeDecorator):
             if isinstance(value, float):  # e.g. AVG(): sqlite computes it in floating point
                 return Decimal(repr(value)).scaleb(-self.scale).quantize(self._quantum, rounding=ROUND_HALF_UP)
             return (Decimal(int(value)) / self._factor).quantize(self._quantum)
-        return Decimal(value).quantize(self._quantum)
+        # More places than ``scale`` only come from AVG(): round as everywhere else, not half-even.
+        return Decimal(value).quantize(self._quantum, rounding=ROUND_HALF_UP)
 
     @property
     def python_type(self):
