@@ -62,15 +62,23 @@ class Database:
 
 
 def _sqlite_transactions(engine: Engine) -> None:
-    """Let SQLAlchemy, not the sqlite3 module, emit BEGIN: savepoints and rollbacks then behave."""
+    """Let SQLAlchemy, not the sqlite3 module, emit BEGIN, and make it ``BEGIN IMMEDIATE``.
+
+    SQLAlchemy then handles savepoints and rollbacks properly. IMMEDIATE takes the write lock at
+    the start, so a transaction that reads and then writes waits its turn (busy timeout) instead
+    of failing with "database is locked" when another writer got there between its read and its
+    write. The embedded SQLite setup is for one site; PostgreSQL is the scale-out.
+    """
 
     @event.listens_for(engine, "connect")
     def _no_implicit_transactions(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
+        if engine.url.database not in (None, "", ":memory:"):
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 db = Database()

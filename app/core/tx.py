@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 
 _PENDING_KEY = "jicai.pending_own_transaction"
+_ON_COMMIT_KEY = "jicai.on_commit"
 
 
 def remember_after_rollback(write: Callable[[Session], Any]) -> None:
@@ -26,10 +27,20 @@ def remember_after_rollback(write: Callable[[Session], Any]) -> None:
     db.session.info.setdefault(_PENDING_KEY, []).append(write)
 
 
+def on_commit(action: Callable[[], Any]) -> None:
+    """Run ``action()`` once the current transaction has committed (never if it rolls back).
+
+    For side effects outside the database, such as email: nothing is sent for a change that is
+    then rolled back, and no lock is held while the mail server answers.
+    """
+    db.session.info.setdefault(_ON_COMMIT_KEY, []).append(action)
+
+
 def finish(success: bool) -> None:
     """Commit (``success``) or roll back the current transaction, then write queued events."""
     session = db.session()
     pending = session.info.pop(_PENDING_KEY, [])
+    after_commit = session.info.pop(_ON_COMMIT_KEY, [])
     try:
         if success:
             session.commit()
@@ -40,6 +51,9 @@ def finish(success: bool) -> None:
         _write_pending(session, pending)
         raise
     _write_pending(session, pending)
+    if success:
+        for action in after_commit:
+            action()
 
 
 def _write_pending(session: Session, pending: list[Callable[[Session], Any]]) -> None:

@@ -8,6 +8,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import and_, exists, func, or_, select
 
 from app.core.db import utcnow
+from app.core.tx import on_commit, transaction
 from app.extensions import db
 from app.notifications.models import Notification, NotificationRead
 
@@ -41,18 +42,32 @@ def _maybe_email(note: Notification) -> None:
     recipients = _recipients(note)
     if not recipients:
         return
-    msg = EmailMessage()
-    msg["Subject"] = note.title
-    msg["From"] = current_app.config["SMTP_FROM"]
-    msg["To"] = ", ".join(recipients)
-    msg.set_content(note.body + (f"\n\n{note.link}" if note.link else ""))
+    app = current_app._get_current_object()
+    subject, body = note.title, note.body + (f"\n\n{note.link}" if note.link else "")
+    note_id = note.id
+    # Sent after the commit: never for a change that rolls back, and no lock held meanwhile.
+    on_commit(lambda: _send_email(app, note_id, subject, body, recipients))
+
+
+def _send_email(app, note_id: int, subject: str, body: str, recipients: list[str]) -> None:
+    """One message per recipient, so members of an organisation do not see each other's address."""
     try:
-        with smtplib.SMTP(current_app.config["SMTP_HOST"], int(current_app.config["SMTP_PORT"]), timeout=10) as smtp:
-            smtp.send_message(msg)
-        note.emailed_at = utcnow()
+        with smtplib.SMTP(app.config["SMTP_HOST"], int(app.config["SMTP_PORT"]), timeout=10) as smtp:
+            for address in recipients:
+                msg = EmailMessage()
+                msg["Subject"] = subject
+                msg["From"] = app.config["SMTP_FROM"]
+                msg["To"] = address
+                msg.set_content(body)
+                smtp.send_message(msg)
     except (OSError, smtplib.SMTPException) as exc:
         # The inbox copy is the record; a mail outage must not undo the change that posted it.
-        current_app.logger.warning("notification %s not emailed: %s", note.id, exc)
+        app.logger.warning("notification %s not emailed: %s", note_id, exc)
+        return
+    with transaction() as session:
+        note = session.get(Notification, note_id)
+        if note is not None:
+            note.emailed_at = utcnow()
 
 
 def _visible_to(user):

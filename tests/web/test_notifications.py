@@ -13,6 +13,8 @@ import socketserver
 import threading
 
 import pytest
+
+from app.core.tx import finish
 from sqlalchemy import func, select
 
 from app.notifications.models import Notification, NotificationRead
@@ -206,13 +208,22 @@ def test_inbox_shows_times_in_asia_shanghai(client, login, office, db):
 def test_with_smtp_configured_a_notification_is_emailed(db, office, smtp_sink):
     officer, _, _ = office
     note = post_notification(title="报价截止提醒", body="第二批集采报价将于 12:00 截止。", user_id=officer.id, link="/projects/1")
+    assert smtp_sink.messages == []  # nothing leaves before the change is committed
+    finish(True)
     assert len(smtp_sink.messages) == 1
     sender, recipients, message = smtp_sink.messages[0]
     assert recipients == ["<officer@example.cn>"]
     assert message["Subject"] == "报价截止提醒"
     assert message["To"] == "officer@example.cn"
     assert "12:00 截止" in message.get_content() and "/projects/1" in message.get_content()
-    assert note.emailed_at is not None
+    assert db.session.get(Notification, note.id).emailed_at is not None
+
+
+def test_no_email_for_a_change_that_rolls_back(db, office, smtp_sink):
+    officer, _, _ = office
+    post_notification(title="never sent", user_id=officer.id)
+    finish(False)
+    assert smtp_sink.messages == []
 
 
 def test_an_organisation_notice_is_emailed_to_its_active_users_with_an_address(db, office, make_user, smtp_sink):
@@ -222,14 +233,18 @@ def test_an_organisation_notice_is_emailed_to_its_active_users_with_an_address(d
     gone.active = False
     db.session.flush()
     post_notification(title="notice", org_id=officer.org_id)
-    (_, recipients, _), = smtp_sink.messages
-    assert sorted(recipients) == ["<colleague@example.cn>", "<officer@example.cn>"]
+    finish(True)
+    # One message per member: nobody sees the others' addresses.
+    assert sorted(r for _, recipients, _ in smtp_sink.messages for r in recipients) == [
+        "<colleague@example.cn>", "<officer@example.cn>"]
+    assert sorted(m["To"] for _, _, m in smtp_sink.messages) == ["colleague@example.cn", "officer@example.cn"]
 
 
 def test_with_smtp_down_the_notification_is_still_stored(db, office, smtp_down, caplog):
     officer, _, _ = office
     with caplog.at_level(logging.WARNING):
         note = post_notification(title="still here", user_id=officer.id)
+        finish(True)
     assert "not emailed" in caplog.text
     db.session.expunge_all()
     stored = db.session.get(Notification, note.id)
