@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -40,7 +41,17 @@ def _normalise(summary: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(summary, default=_json_default, ensure_ascii=False))
 
 
+_DECIMAL_TEXT = re.compile(r"[-+]?\d*[.,]\d+")
+
+
 def _check_sealed(summary: Any, path: str = "summary") -> None:
+    """Refuse anything that could be a sealed price: price-like keys, and decimal numbers anywhere.
+
+    A sealed object's events may carry counts (integers), hashes, names and times, never a decimal.
+    """
+    if isinstance(summary, float) or (isinstance(summary, str) and _DECIMAL_TEXT.search(summary)
+                                      and not _looks_like_time(summary)):
+        raise SealedLeak(f"{path}: a sealed object's audit summary may not carry decimal numbers")
     if isinstance(summary, dict):
         for key, value in summary.items():
             if any(word in str(key).lower() for word in _SEALED_WORDS):
@@ -49,6 +60,11 @@ def _check_sealed(summary: Any, path: str = "summary") -> None:
     elif isinstance(summary, list):
         for i, value in enumerate(summary):
             _check_sealed(value, f"{path}[{i}]")
+
+
+def _looks_like_time(text: str) -> bool:
+    # ISO times ("2020-01-17T04:00:00.123456+00:00") contain fractions of seconds, not prices.
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][\d:.+\-Z]+", text))
 
 
 def event_hash(prev_hash: str, content: dict[str, Any]) -> str:

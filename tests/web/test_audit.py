@@ -323,3 +323,15 @@ def test_concurrent_appends_on_sqlite_succeed_or_fail_loudly_but_never_fork(tmp_
             assert errors == [] and stored == threads * per_thread
     finally:
         dispose(application)
+
+
+@pytest.mark.parametrize("summary", [{"note": "报价 1.50 元"}, {"values": [Decimal("23.333333")]}, {"lines": [{"x": 0.5}]}])
+def test_sealed_summaries_refuse_decimal_numbers_under_any_key(db, summary):
+    with pytest.raises(SealedLeak):
+        record("quote.upload", object_type="QuoteSubmission", object_id=1, summary=summary, sealed=True)
+
+
+def test_sealed_summaries_keep_hashes_counts_and_times(db):
+    event = record("quote.upload", object_type="QuoteSubmission", object_id=1, sealed=True,
+                   summary={"file_sha256": "ab" * 32, "line_count": 12, "submitted_at": "2020-01-17T03:59:59.250000+00:00"})
+    assert event.summary["line_count"] == 12
