@@ -45,6 +45,13 @@ class User(UserMixin, Base):
     def is_active(self) -> bool:  # Flask-Login
         return bool(self.active and self.org.active)
 
+    @property
+    def is_locked(self) -> bool:
+        """Locked out by repeated failed logins right now (an expired lock no longer counts)."""
+        from app.core.db import utcnow
+
+        return self.locked_until is not None and self.locked_until > utcnow()
+
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 

@@ -30,10 +30,11 @@ class LoginRefused(DomainError):
 
 
 def _recent_failures_from(remote_addr: str) -> int:
+    # Failures only: the staff of a hospital log in from one (NAT) address.
     window = dt.timedelta(seconds=current_app.config["LOGIN_RATE_WINDOW_SECONDS"])
     return db.session.scalar(
         select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.remote_addr == remote_addr, LoginAttempt.at >= utcnow() - window
+            LoginAttempt.remote_addr == remote_addr, LoginAttempt.success.is_(False), LoginAttempt.at >= utcnow() - window
         )
     ) or 0
 
@@ -46,6 +47,8 @@ def _remember_attempt(username: str, remote_addr: str, success: bool, user: User
         session.add(LoginAttempt(username=username[:64], remote_addr=remote_addr, success=success))
         if not success and user_id is not None:
             account = session.get(User, user_id)
+            if account.locked_until is not None and account.locked_until <= utcnow():
+                account.failed_logins, account.locked_until = 0, None  # an expired lock starts a fresh count
             account.failed_logins += 1
             if account.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
                 account.locked_until = utcnow() + dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
@@ -154,8 +157,13 @@ def reset_password(*, actor: User, user: User) -> str:
     user.failed_logins = 0
     user.locked_until = None
     user.session_version += 1
+    # A reset answers a lost or compromised password: the user's machine tokens go with it.
+    revoked = 0
+    for token in user_tokens_active(user):
+        token.revoked_at = utcnow()
+        revoked += 1
     db.session.flush()
-    record("user.password_reset", user, summary={"username": user.username})
+    record("user.password_reset", user, summary={"username": user.username, "tokens_revoked": revoked})
     return temporary
 
 
@@ -216,6 +224,10 @@ def revoke_api_token(*, user: User, token_id: int) -> ApiToken:
         db.session.flush()
         record("api_token.revoke", token, summary={"prefix": token.prefix})
     return token
+
+
+def user_tokens_active(user: User) -> list[ApiToken]:
+    return db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
 
 
 def list_api_tokens(user: User) -> list[ApiToken]:

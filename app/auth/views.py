@@ -153,7 +153,7 @@ def tokens():
     form = TokenForm()
     created = None
     if form.validate_on_submit():
-        _, created = services.create_api_token(user=current_user, name=form.name.data)
+        created = services.create_api_token(user=current_user, name=form.name.data)[1]  # not `_, …`: `_` is gettext
         flash(_("Copy the token now: it will not be shown again."), "warning")
     return render_template("auth/tokens.html", form=form, tokens=services.list_api_tokens(current_user), created=created,
                            confirm=ConfirmForm())

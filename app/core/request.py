@@ -1,4 +1,4 @@
-"""Per-request hooks: the transaction boundary, idle session timeout, security headers."""
+"""Per-request hooks: the transaction boundary, idle session timeout, password change, security headers."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,17 +11,25 @@ from app.core.db import utcnow
 from app.core.tx import finish
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a user holding a one-time password may reach before choosing its own.
+_PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.profile", "auth.logout", "static"})
 
 
 def register(app: Flask) -> None:
     app.before_request(_enforce_idle_timeout)
+    app.before_request(_enforce_password_change)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
 
 
 def _enforce_idle_timeout():
     """End a browser session idle for longer than ``SESSION_IDLE_TIMEOUT_MINUTES``."""
-    if request.endpoint == "static" or "_user_id" not in session:
+    if request.endpoint == "static":
+        return None
+    if "_user_id" not in session:
+        # The clock starts at login: a time left by an earlier, logged-out visit must not end the next one.
+        if "last_seen" in session:
+            del session["last_seen"]
         return None
     now = int(utcnow().timestamp())
     last = session.get("last_seen")
@@ -35,6 +43,16 @@ def _enforce_idle_timeout():
         return None
     session["last_seen"] = now
     session.permanent = False
+    return None
+
+
+def _enforce_password_change():
+    """A user given a one-time password (new account, reset) chooses its own before doing anything else."""
+    if request.endpoint in _PASSWORD_CHANGE_ENDPOINTS or "_user_id" not in session:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        flash(_("Please choose a new password before you continue."), "warning")
+        return redirect(url_for("auth.profile"))
     return None
 
 

@@ -9,8 +9,13 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.orgs.models import ORG_KINDS
 
 
+def _kind_choices() -> list[tuple[str, str]]:
+    # A callable: WTForms 3.3 deprecates (value, label) tuples passed when the field is built.
+    return [(k, k) for k in ORG_KINDS if k != "platform"]
+
+
 class OrganisationForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k, k) for k in ORG_KINDS if k != "platform"])
+    kind = SelectField(_l("Kind"), choices=_kind_choices)
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[Optional(), Length(max=64)])
     uscc = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=24)])

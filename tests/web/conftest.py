@@ -1,0 +1,48 @@
+"""Web-test fixtures: a fresh ``flask.g`` per request, and signing a user in on any test client."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import g, request_started
+
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def fresh_g_per_request(app):
+    """Give every test-client request an empty ``flask.g``, as a real request has.
+
+    The ``db`` fixture keeps one application context pushed for the whole test and a test-client
+    request reuses it, so without this ``g`` would carry Flask-Login's current user, Flask-WTF's
+    ``csrf_valid`` and Flask-Babel's locale from one request (or one client) to the next.
+    """
+
+    def clear(sender, **extra):
+        vars(g._get_current_object()).clear()
+
+    request_started.connect(clear, app)
+    yield
+    request_started.disconnect(clear, app)
+
+
+def page_csrf_token(client, path: str) -> str:
+    """The CSRF token of the first form on ``path``."""
+    page = client.get(path)
+    match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data)
+    assert match, f"no CSRF token on {path} (status {page.status_code})"
+    return match.group(1).decode()
+
+
+@pytest.fixture()
+def sign_in():
+    """Log ``user`` in on ``client`` through the real login form; returns the login response."""
+
+    def do(client, user, password: str = PASSWORD, *, expect: int | None = 302):
+        token = page_csrf_token(client, "/login")
+        response = client.post("/login", data={"username": user.username, "password": password, "csrf_token": token})
+        if expect is not None:
+            assert response.status_code == expect, response.get_data(as_text=True)[:500]
+        return response
+
+    return do
