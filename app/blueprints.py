@@ -4,5 +4,6 @@ from app.auth.views import bp as auth_bp
 from app.main.views import bp as main_bp
 from app.notifications.views import bp as notifications_bp
 from app.orgs.views import bp as orgs_bp
+from app.projects.views import bp as projects_bp
 
-BLUEPRINTS = (main_bp, auth_bp, orgs_bp, audit_bp, notifications_bp)
+BLUEPRINTS = (main_bp, auth_bp, orgs_bp, audit_bp, notifications_bp, projects_bp)

@@ -8,6 +8,7 @@ from app.auth import roles as R
 # (endpoint, label, roles allowed or None for every signed-in user)
 _ITEMS = (
     ("main.dashboard", _l("Dashboard"), None),
+    ("projects.list_projects", _l("Projects"), (R.PROCUREMENT_OFFICER, R.SUPERVISOR, R.INSTITUTION_USER, R.SUPPLIER_USER)),
     ("orgs.list_orgs", _l("Organisations"), (R.PLATFORM_ADMIN, R.PROCUREMENT_OFFICER, R.SUPERVISOR, R.PRICE_OFFICER)),
     ("auth.list_users", _l("Users"), "org_admin"),
     ("audit.list_events", _l("Audit log"), (R.PLATFORM_ADMIN, R.SUPERVISOR)),
