@@ -111,7 +111,8 @@ def test_a_project_walks_the_whole_main_line(db, project_world, make_user):
     assert all(c.user_id == officer.id for c in changes if c is not derived)
     assert changes[8].reason == "公示期内收到质疑，撤回重评"
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "ProcurementProject",
-                                                         AuditEvent.object_id == str(project.id))).all()
+                                                         AuditEvent.object_id == str(project.id))
+                                  .order_by(AuditEvent.seq)).all()
     actions = [e.action for e in events]
     assert actions.count("project.transition") == 12 and actions.count("project.state_derived") == 1
     moves = [(e.summary["from"], e.summary["to"]) for e in events if e.action == "project.transition"]
