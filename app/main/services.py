@@ -39,7 +39,7 @@ def dashboard_for(user) -> list[Panel]:
         panels += [Panel(_l("Organisations"), _count(Organisation), "orgs.list_orgs"),
                    Panel(_l("Users"), _count(User), "auth.list_users")]
     elif user.role in (R.PROCUREMENT_OFFICER, R.SUPERVISOR):
-        panels += [Panel(_l("Active projects"), _count(ProcurementProject, active_projects)),
+        panels += [Panel(_l("Active projects"), _count(ProcurementProject, active_projects), "projects.list_projects"),
                    Panel(_l("Catalog products"), _count(Product, Product.status == "active"))]
         if user.role == R.SUPERVISOR:
             panels.append(Panel(_l("Audit events"), _count(AuditEvent), "audit.list_events"))
