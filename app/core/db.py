@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Numeric, String, event
+from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, Numeric, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import operators
@@ -190,3 +190,13 @@ def enum_check(column: str, values: tuple[str, ...] | list[str]) -> "CheckConstr
 
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_enum")
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A GIN trigram index (``pg_trgm``) on ``column``, created on PostgreSQL only (SQLite skips it).
+
+    It serves ``LIKE '%…%'`` and similarity search on names; the database needs a UTF-8 ctype, or
+    Chinese text yields no trigrams. Created by migration 0002.
+    """
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}).ddl_if(
+        dialect="postgresql")

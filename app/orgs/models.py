@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, Code, UTCDateTime, enum_check, id_column, utcnow
+from app.core.db import Base, Code, UTCDateTime, enum_check, id_column, trigram_index, utcnow
 
 ORG_KINDS = (
     "procurement_authority",  # 集采办 / 联采办
@@ -35,6 +35,7 @@ class Organisation(Base):
             "uscc IS NOT NULL OR (foreign_id IS NOT NULL AND agent_uscc IS NOT NULL) OR kind = 'platform'",
             name="identified",
         ),
+        trigram_index("ix_organisations_name_trgm", "name"),
     )
 
     id: Mapped[int] = id_column()
