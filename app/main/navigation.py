@@ -9,6 +9,12 @@ from app.auth import roles as R
 _ITEMS = (
     ("main.dashboard", _l("Dashboard"), None),
     ("projects.list_projects", _l("Projects"), (R.PROCUREMENT_OFFICER, R.SUPERVISOR, R.INSTITUTION_USER, R.SUPPLIER_USER)),
+    ("bidding.index", _l("Bidding"), (R.PROCUREMENT_OFFICER, R.SUPERVISOR, R.SUPPLIER_USER)),
+    ("selection.index", _l("Winner selection"), (R.PROCUREMENT_OFFICER, R.SUPERVISOR, R.SUPPLIER_USER)),
+    ("catalog.list_products", _l("Catalog"),
+     (R.PROCUREMENT_OFFICER, R.SUPERVISOR, R.INSTITUTION_USER, R.SUPPLIER_USER, R.PRICE_OFFICER)),
+    ("demand.index", _l("Demand"), (R.PROCUREMENT_OFFICER, R.SUPERVISOR, R.INSTITUTION_USER)),
+    ("demand.list_institutions", _l("Institutions"), (R.PLATFORM_ADMIN, R.PROCUREMENT_OFFICER, R.SUPERVISOR)),
     ("orgs.list_orgs", _l("Organisations"), (R.PLATFORM_ADMIN, R.PROCUREMENT_OFFICER, R.SUPERVISOR, R.PRICE_OFFICER)),
     ("auth.list_users", _l("Users"), "org_admin"),
     ("audit.list_events", _l("Audit log"), (R.PLATFORM_ADMIN, R.SUPERVISOR)),

@@ -108,6 +108,181 @@ EXPECTED: dict[str, dict] = {
         "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
         "frozen":                   row(302,  403,   302,   403,   403,   403,   403,   403,   403),
     },
+    # Winner selection (app/selection): officers and supervisors read every outcome, suppliers their own
+    # (a project they may read; "no run yet" here), only officers of the authority run it (before the
+    # opening they are sent back to the results, 302). Neither project has a run: a download is a 404.
+    "selection.index":              row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+    "selection.results": {
+        "draft":                    row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+        "bidding":                  row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+    },
+    "selection.run": {
+        "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "selection.history": {
+        "draft":                    row(302,  403,   200,   200,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   200,   200,   403,   403,   403,   403,   403),
+    },
+    "selection.download": {
+        "draft":                    row(302,  403,   404,   404,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   404,   404,   403,   403,   403,   403,   403),
+    },
+    # Product catalog (app/catalog): read by officers, supervisors, institutions, suppliers and price officers;
+    # changed, imported and exported by officers; suppliers propose their own products (a proposal of another
+    # organisation is a 404) and officers review them. POSTs carry no form data here, so they change nothing
+    # (retirement not confirmed, no review decision). Without an earlier refused upload there is no report.
+    "catalog.list_products":        row(302,  403,   200,   200,   200,   200,   403,   200,   200),
+    "catalog.export_products":      row(302,  403,   200,   200,   200,   200,   403,   200,   200),
+    "catalog.show_product": {
+        "active":                   row(302,  403,   200,   200,   200,   200,   403,   200,   200),
+    },
+    "catalog.create_product":       row(302,  403,   200,   403,   403,   403,   403,   403,   403),
+    "catalog.edit_product": {
+        "active":                   row(302,  403,   200,   403,   403,   403,   403,   403,   403),
+    },
+    "catalog.retire_product": {
+        "active":                   row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "catalog.disable_code": {
+        "active":                   row(302,  403,   200,   403,   403,   403,   403,   403,   403),
+    },
+    "catalog.import_catalog":       row(302,  403,   200,   403,   403,   403,   403,   403,   403),
+    "catalog.import_report":        row(302,  403,   404,   403,   403,   403,   403,   403,   403),
+    "catalog.template":             row(302,  403,   200,   403,   403,   403,   403,   403,   403),
+    "catalog.list_proposals":       row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+    "catalog.propose_product":      row(302,  403,   403,   403,   403,   200,   403,   403,   200),
+    "catalog.show_proposal": {
+        "own_org":                  row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+        "other_org":                row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+    },
+    "catalog.review_proposal": {
+        "own_org":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "other_org":                row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    # Sealed bidding (app/bidding): officers and supervisors see counts and hashes, suppliers their own
+    # receipts and documents (another organisation's is a 404), nobody a price before the opening; the
+    # platform administrator has no access at all. Ceremonies belong to officers of the authority: the
+    # key ceremony only while demand is frozen, the opening only once it is due (else back, 302). The
+    # matrix suppliers have no eligible product (template: back, 302); POSTs carry no form data (302).
+    "bidding.index":                row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+    "bidding.project_bidding": {
+        "draft":                    row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+        "bidding":                  row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+    },
+    "bidding.key_ceremony": {
+        "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "bidding.quote_template": {
+        "draft":                    row(302,  403,   403,   403,   403,   404,   403,   403,   404),
+        "bidding":                  row(302,  403,   403,   403,   403,   302,   403,   403,   302),
+    },
+    "bidding.upload_quote": {
+        "draft":                    row(302,  403,   403,   403,   403,   404,   403,   403,   404),
+        "bidding":                  row(302,  403,   403,   403,   403,   200,   403,   403,   200),
+    },
+    "bidding.withdraw_quote": {
+        "draft":                    row(302,  403,   403,   403,   403,   404,   403,   403,   404),
+        "bidding":                  row(302,  403,   403,   403,   403,   302,   403,   403,   302),
+    },
+    "bidding.receipt": {
+        "own":                      row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+        "other":                    row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+    },
+    "bidding.opening": {
+        "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "bidding.opening_record": {
+        "draft":                    row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+        "bidding":                  row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+    },
+    "bidding.bids": {
+        "draft":                    row(302,  403,   200,   200,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   200,   200,   403,   403,   403,   403,   403),
+    },
+    "bidding.export_bids": {
+        "draft":                    row(302,  403,   302,   302,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   302,   403,   403,   403,   403,   403),
+    },
+    "bidding.qualifications":       row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+    "bidding.upload_qualification": row(302,  403,   403,   403,   403,   200,   403,   403,   200),
+    "bidding.show_qualification": {
+        "own":                      row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+        "other":                    row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+    },
+    "bidding.review_qualification": {
+        "own":                      row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "other":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "bidding.qualification_file": {
+        "own":                      row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+        "other":                    row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+    },
+    # Institutions' master data and demand collection (app/demand, app/orgs/institutions.py): officers,
+    # supervisors and the platform read institutions, officers import, edit and create their users. Hospitals
+    # report their own demand (the form, upload and template send them back, 302, when the project is not
+    # collecting demand: draft, bidding) and read only their own reports (another's is a 404); officers and
+    # supervisors follow every report; officers remind, freeze and decide amendments (POSTs here carry no
+    # confirmation or decision: back, 302). The report and amendment are in the "bidding" project.
+    "demand.list_institutions":     row(302,  200,   200,   200,   403,   403,   403,   403,   403),
+    "demand.edit_institution": {
+        "any":                      row(302,  200,   200,   200,   403,   403,   403,   403,   403),
+    },
+    "demand.import_institutions":   row(302,  403,   200,   403,   403,   403,   403,   403,   403),
+    "demand.institutions_template": row(302,  403,   200,   403,   403,   403,   403,   403,   403),
+    "demand.create_institution_user": {
+        "any":                      row(302,  403,   200,   403,   403,   403,   403,   403,   403),
+    },
+    "demand.index":                 row(302,  403,   200,   200,   200,   403,   403,   403,   403),
+    "demand.my_report": {
+        "draft":                    row(302,  403,   403,   403,   200,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   403,   403,   200,   403,   403,   403,   403),
+    },
+    "demand.report_form": {
+        "draft":                    row(302,  403,   403,   403,   302,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   403,   403,   302,   403,   403,   403,   403),
+    },
+    "demand.upload_report": {
+        "draft":                    row(302,  403,   403,   403,   302,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   403,   403,   302,   403,   403,   403,   403),
+    },
+    "demand.report_template": {
+        "draft":                    row(302,  403,   403,   403,   302,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   403,   403,   302,   403,   403,   403,   403),
+    },
+    "demand.show_report": {
+        "own":                      row(302,  403,   200,   200,   200,   403,   403,   403,   403),
+        "other":                    row(302,  403,   200,   200,   404,   403,   403,   403,   403),
+    },
+    "demand.completeness": {
+        "draft":                    row(302,  403,   200,   200,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   200,   200,   403,   403,   403,   403,   403),
+    },
+    "demand.export_demand": {
+        "draft":                    row(302,  403,   200,   200,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   200,   200,   403,   403,   403,   403,   403),
+    },
+    "demand.remind": {
+        "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "demand.freeze": {
+        "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "demand.set_floor": {
+        "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "demand.amendments": {
+        "draft":                    row(302,  403,   200,   200,   200,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   200,   200,   200,   403,   403,   403,   403),
+    },
+    "demand.decide_amendment": {
+        "pending":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
 }
 # fmt: on
 
@@ -122,6 +297,14 @@ class World:
     notes: dict[str, object] = field(default_factory=dict)  # actor → a notification in its inbox
     projects: dict[str, object] = field(default_factory=dict)  # "draft" / "bidding" → a procurement project
     lots: dict[str, object] = field(default_factory=dict)  # "draft" / "frozen" → a lot of one of them
+    products: dict[str, object] = field(default_factory=dict)  # "active" → a catalog product
+    proposals: dict[str, object] = field(default_factory=dict)  # supplier actor → a proposal of its organisation
+    stranger_proposal: object = None  # a proposal of the stranger's organisation
+    qualifications: dict[str, object] = field(default_factory=dict)  # supplier actor → its qualification document
+    receipts: dict[str, object] = field(default_factory=dict)  # supplier actor → its quote version ("bidding")
+    demand: dict[str, object] = field(default_factory=dict)  # reports, lines, an amendment (demand_builders)
+    stranger_qualification: object = None
+    stranger_receipt: object = None
     stranger: object = None  # a user of an organisation no actor belongs to
     stranger_token: object = None
     stranger_note: object = None
@@ -161,6 +344,31 @@ PARAMETERS = {
     "lot_id": {
         "draft": lambda world, actor: world.lots["draft"].id,
         "frozen": lambda world, actor: world.lots["frozen"].id,
+    },
+    "product_id": {
+        "active": lambda world, actor: world.products["active"].id,
+    },
+    "proposal_id": {
+        "own_org": _own("proposals", "stranger_proposal"),
+        "other_org": lambda world, actor: world.stranger_proposal.id,
+    },
+    "qualification_id": {
+        "own": _own("qualifications", "stranger_qualification"),
+        "other": lambda world, actor: world.stranger_qualification.id,
+    },
+    "submission_id": {
+        "own": _own("receipts", "stranger_receipt"),
+        "other": lambda world, actor: world.stranger_receipt.id,
+    },
+    "institution_id": {
+        "any": lambda world, actor: world.demand["institution"].id,
+    },
+    "report_id": {
+        "own": lambda world, actor: world.demand["own_report"].id,
+        "other": lambda world, actor: world.demand["other_report"].id,
+    },
+    "amendment_id": {
+        "pending": lambda world, actor: world.demand["amendment"].id,
     },
 }
 
@@ -232,6 +440,13 @@ def world(db, make_org, make_user, monkeypatch):
     world.stranger_token = create_api_token(user=world.stranger, name="stranger")[0]
     world.stranger_note = post_notification(user_id=world.stranger.id, title="stranger")
     _matrix_projects(world)
+    _matrix_catalog(world)
+    from tests.web.bidding_builders import matrix_bidding
+
+    matrix_bidding(world)
+    from tests.web.demand_builders import matrix_demand
+
+    matrix_demand(world)
     # A refused request rolls back the session it shares with the test: keep the setup.
     db.session.commit()
     return world
@@ -256,8 +471,26 @@ def _matrix_projects(world: World) -> None:
         services.add_institutions(project, [institution.id], actor=officer)
         world.projects[key] = project
         world.lots["frozen" if key == "bidding" else key] = lot
+    from tests.web.bidding_builders import give_opening_key
+
+    give_opening_key(world.projects["bidding"], officer)  # bidding opens only with an opening key
     for state in ("demand_collection", "demand_frozen", "bidding_open"):
         lifecycle.transition_project(world.projects["bidding"], state, actor=officer, now=now)
+
+
+def _matrix_catalog(world: World) -> None:
+    """A catalog product, and a pending proposal of each supplier organisation (both actors', the stranger's)."""
+    from app.catalog import services as catalog
+
+    def values(spec: str) -> dict:
+        return {"generic_name": "阿托伐他汀钙片", "dosage_form": "片剂", "spec": spec, "pack_qty": 7, "min_unit": "片",
+                "approval_no": "国药准字H20000001"}
+
+    world.products["active"] = catalog.create_product(values("10mg"), manufacturer=world.stranger.org)
+    for actor in ("supplier_user", "org_admin"):
+        user = world.users[actor]
+        world.proposals[actor] = catalog.propose_product(user.org, values("20mg"), user)
+    world.stranger_proposal = catalog.propose_product(world.stranger.org, values("40mg"), world.stranger)
 
 
 class Actor:
