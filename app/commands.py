@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app.catalog.commands import catalog_cli
 from app.core.tx import transaction
 from app.extensions import db
 
@@ -113,5 +114,11 @@ def demo_seed(if_needed: bool) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (db_cli, users_cli, audit_cli, demo_cli):
+    for group in (db_cli, users_cli, audit_cli, demo_cli, catalog_cli):
         app.cli.add_command(group)
+    from app.selection.commands import selection_cli
+
+    app.cli.add_command(selection_cli)
+    from app.bidding.commands import bidding_cli
+
+    app.cli.add_command(bidding_cli)

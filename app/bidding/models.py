@@ -233,3 +233,18 @@ class CommittedVolume(Base):
     reported_demand: Mapped[Decimal] = mapped_column(Quantity())
     ratio: Mapped[Decimal] = mapped_column(ExactDecimal(6, 4))
     committed_volume: Mapped[Decimal] = mapped_column(Quantity())
+
+
+class QuoteSubmissionLot(Base):
+    """A lot a sealed quote version covers: the per-lot count of submitted quotes before the opening.
+
+    Which lots a supplier quotes is not a price: officers and supervisors may count quotes per lot
+    while bidding is sealed (DOMAIN.md L2). Written with the submission, never changed.
+    """
+
+    __tablename__ = "quote_submission_lots"
+    __table_args__ = (UniqueConstraint("submission_id", "lot_id"),)
+
+    id: Mapped[int] = id_column()
+    submission_id: Mapped[int] = mapped_column(ForeignKey("quote_submissions.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)

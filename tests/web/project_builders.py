@@ -21,6 +21,9 @@ def build_project(make_user, make_org, officer=None, *, code: str = "T-1", lots:
     project = services.create_project(actor=officer, code=code, name=f"测试项目 {code}", kind="alliance", preset=preset,
                                       demand_due_at=DEMAND_DUE, bidding_opens_at=BIDDING_OPENS,
                                       bid_deadline=BID_DEADLINE, opening_at=OPENING)
+    from tests.web.bidding_builders import give_opening_key
+
+    give_opening_key(project, officer)  # bidding opens only with an opening key (app/bidding guard)
     for n in range(1, lots + 1):
         services.add_lot(project, actor=officer, lot_no=n, generic_name="阿托伐他汀", form_group="口服常释剂型",
                          representative_spec="20mg", ceiling_ucp=ceiling, now=T0)
