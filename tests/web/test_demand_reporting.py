@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
@@ -133,7 +134,9 @@ def test_bad_cells_are_reported_where_they_are_and_nothing_is_stored(db, world, 
     for e in result.errors:
         by_row.setdefault(e.row, e)
     assert "OTHER-1" in str(by_row[3].message) and project.code in str(by_row[3].message)
-    assert str(by_row[9].message).endswith("(first at 2).")
+    with force_locale("en"):
+        assert str(by_row[9].message).endswith("(first at 2).")
+    assert str(by_row[9].message).endswith("（首次在 2）。")  # Chinese by default
     assert by_row[5].value == "H002" and by_row[5].header == "医疗机构代码"
     assert _reports(db, project) == []  # all or nothing
     assert db.session.scalar(select(func.count()).select_from(DemandLine)) == 0
