@@ -7,6 +7,8 @@ It exists only to measure ``solver.award`` against; the library never uses it.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from decimal import Decimal
 
@@ -75,23 +77,32 @@ def build(problem: dict) -> tuple[pulp.LpProblem, dict]:
 
 
 def solve(problem: dict, time_limit: float = 60.0, gap: float = 1e-4) -> dict:
+    """Build and solve; returns build/solve seconds, status, objective, bound and relative gap."""
     t0 = time.perf_counter()
     prob, _ = build(problem)
     t1 = time.perf_counter()
-    solver = pulp.COIN_CMD(path=pulp.PULP_CBC_CMD.pulp_cbc_path, msg=False, timeLimit=time_limit,
-                           gapRel=gap, logPath="/tmp/plain_cbc.log")
-    prob.solve(solver)
-    t2 = time.perf_counter()
-    obj = pulp.value(prob.objective)
+    with tempfile.TemporaryDirectory(prefix="plain-cbc-") as tmp:
+        log_path = os.path.join(tmp, "cbc.log")
+        solver = pulp.COIN_CMD(path=pulp.PULP_CBC_CMD.pulp_cbc_path, msg=False, timeLimit=time_limit,
+                               gapRel=gap, logPath=log_path)
+        solver.tmpDir = tmp
+        prob.solve(solver)
+        t2 = time.perf_counter()
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            log = fh.read()
+    objective = pulp.value(prob.objective) if prob.sol_status in (1, 2) else None
     bound = None
-    with open("/tmp/plain_cbc.log", encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if "best possible" in line:
-                try:
-                    bound = float(line.split("best possible")[1].split(")")[0].strip(" ,"))
-                except ValueError:
-                    pass
-            if line.startswith("Lower bound:"):
-                bound = float(line.split(":")[1])
-    return {"build": t1 - t0, "solve": t2 - t1, "status": pulp.LpStatus[prob.status], "objective": obj,
-            "bound": bound}
+    for line in log.splitlines():
+        if "best possible" in line:
+            try:
+                bound = float(line.split("best possible")[1].split(")")[0].strip(" ,"))
+            except ValueError:
+                pass
+        if line.startswith("Lower bound:"):
+            bound = float(line.split(":")[1])
+    status = {1: "optimal", 2: "feasible"}.get(prob.sol_status, "no_solution")
+    if status == "optimal" and bound is None:
+        bound = objective
+    rel = (objective - bound) / abs(objective) if objective and bound is not None else None
+    return {"build": t1 - t0, "solve": t2 - t1, "status": status, "objective": objective, "bound": bound,
+            "gap": rel}
