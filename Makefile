@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@$(VENV)/bin/pybabel compile -q -d app/translations -D messages
+	@$(VENV)/bin/pybabel compile -d app/translations -D messages >/dev/null
 
 db: install
 	$(FLASK) db upgrade
