@@ -206,6 +206,24 @@ EXPECTED: dict[str, dict] = {
         "draft":                    row(302,  403,   302,   302,   403,   403,   403,   403,   403),
         "bidding":                  row(302,  403,   302,   302,   403,   403,   403,   403,   403),
     },
+    # Negotiation rounds (app/bidding/negotiation_views.py): the matrix projects are not opened, so the
+    # officer's round pages go back (302); suppliers post revisions only where the project is visible.
+    "negotiation.project_negotiation": {
+        "draft":                    row(302,  403,   200,   200,   403,   404,   403,   403,   404),
+        "bidding":                  row(302,  403,   200,   200,   403,   200,   403,   403,   200),
+    },
+    "negotiation.new_round": {
+        "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
+    "negotiation.revise": {
+        "draft":                    row(302,  403,   403,   403,   403,   404,   403,   403,   404),
+        "bidding":                  row(302,  403,   403,   403,   403,   302,   403,   403,   302),
+    },
+    "negotiation.open_round": {
+        "draft":                    row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+        "bidding":                  row(302,  403,   302,   403,   403,   403,   403,   403,   403),
+    },
     "bidding.qualifications":       row(302,  403,   200,   200,   403,   200,   403,   403,   200),
     "bidding.upload_qualification": row(302,  403,   403,   403,   403,   200,   403,   403,   200),
     "bidding.show_qualification": {
