@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,8 +30,9 @@ from app.orgs.models import Organisation
 from app.projects import lifecycle
 from app.projects.lifecycle import BEIJING
 from app.projects.models import Lot, ProcurementProject
-from app.projects.services import may_edit_project, may_view_project
+from app.projects.services import may_edit_project
 from app.projects.views import error_text
+from app.projects.access import editable_project_or_403, visible_project_or_404
 
 bp = Blueprint("negotiation", __name__, url_prefix="/negotiation", template_folder="templates")
 
@@ -88,18 +89,8 @@ def _labels():
     return {"negotiation_response_label": response_label}
 
 
-def _project_or_404(project_id: int) -> ProcurementProject:
-    project = db.session.get(ProcurementProject, project_id)
-    if project is None or not may_view_project(current_user, project):
-        abort(404)
-    return project
-
-
-def _officer_project(project_id: int) -> ProcurementProject:
-    project = _project_or_404(project_id)
-    if not may_edit_project(current_user, project):
-        abort(403)
-    return project
+_project_or_404 = visible_project_or_404
+_officer_project = editable_project_or_403
 
 
 def _back(project: ProcurementProject):

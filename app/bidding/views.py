@@ -26,9 +26,10 @@ from app.extensions import db
 from app.orgs.models import Organisation
 from app.projects import lifecycle
 from app.projects.models import Lot, ProcurementProject
-from app.projects.services import list_projects, may_edit_project, may_view_project
+from app.projects.services import list_projects, may_edit_project
 from app.projects.views import error_text
 from app.spreadsheets import export_csv
+from app.projects.access import editable_project_or_403, visible_project_or_404
 
 bp = Blueprint("bidding", __name__, url_prefix="/bidding", template_folder="templates")
 
@@ -59,18 +60,8 @@ def _labels():
 
 # --- loading ------------------------------------------------------------------------------------------
 
-def _project_or_404(project_id: int) -> ProcurementProject:
-    project = db.session.get(ProcurementProject, project_id)
-    if project is None or not may_view_project(current_user, project):
-        abort(404)
-    return project
-
-
-def _officer_project(project_id: int) -> ProcurementProject:
-    project = _project_or_404(project_id)
-    if not may_edit_project(current_user, project):
-        abort(403)
-    return project
+_project_or_404 = visible_project_or_404
+_officer_project = editable_project_or_403
 
 
 def _back(project: ProcurementProject):

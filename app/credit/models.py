@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import JSON, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, Code, UTCDateTime, enum_check, id_column, utcnow
+from app.core.db import Base, UTCDateTime, enum_check, id_column, utcnow
 
 LEVELS_2020 = ("general", "moderate", "serious", "particularly_serious")  # 一般/中等/严重/特别严重
 LEVELS_2025 = ("dishonest", "seriously_dishonest", "particularly_seriously_dishonest")  # 失信/严重失信/特别严重失信

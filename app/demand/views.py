@@ -29,6 +29,7 @@ from app.projects.models import DemandAmendment, DemandLine, DemandReport, Lot, 
 from app.projects.views import error_text
 from app.regions.names import REGIONS
 from app.spreadsheets import SpreadsheetError, error_report_workbook, export_table
+from app.projects.access import visible_project_or_404
 
 bp = Blueprint("demand", __name__, template_folder="templates")
 
@@ -200,11 +201,7 @@ def create_institution_user(institution_id: int):
 
 # --- demand: shared loading ------------------------------------------------------------------------------
 
-def _project_or_404(project_id: int) -> ProcurementProject:
-    project = db.session.get(ProcurementProject, project_id)
-    if project is None or not projects.may_view_project(current_user, project):
-        abort(404)
-    return project
+_project_or_404 = visible_project_or_404
 
 
 def _lots(project: ProcurementProject) -> list[Lot]:

@@ -28,6 +28,7 @@ from app.projects.forms import (
     utc_to_beijing,
 )
 from app.projects.models import DRUG_CLASSES, PROJECT_KINDS, PROJECT_STATES, Lot, ProcurementProject
+from app.projects.access import editable_project_or_403, visible_project_or_404
 from solver.rulesets import preset_descriptions
 
 bp = Blueprint("projects", __name__, url_prefix="/projects", template_folder="templates")
@@ -97,19 +98,8 @@ def _labels():
 
 # --- loading ------------------------------------------------------------------------------------------
 
-def _project_or_404(project_id: int) -> ProcurementProject:
-    """The project if the current user may read it (else 404: its existence is not revealed)."""
-    project = db.session.get(ProcurementProject, project_id)
-    if project is None or not services.may_view_project(current_user, project):
-        abort(404)
-    return project
-
-
-def _editable_project(project_id: int) -> ProcurementProject:
-    project = _project_or_404(project_id)
-    if not services.may_edit_project(current_user, project):
-        abort(403)
-    return project
+_project_or_404 = visible_project_or_404
+_editable_project = editable_project_or_403
 
 
 def _editable_lot(lot_id: int) -> Lot:
