@@ -65,49 +65,6 @@ def where(errors) -> list[tuple]:
     return [(e.sheet, e.row, e.column, e.header, e.code) for e in errors]
 
 
-@pytest.fixture()
-def zh_catalog(app, tmp_path):
-    """The application catalog with the catalog's PO fragment merged in, as it will be once merged."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with open(ROOT / "app/translations/zh/LC_MESSAGES/messages.po", "rb") as fh:
-        catalog = read_po(fh, locale="zh_CN")
-    for fragment in ("app/spreadsheets/messages_zh_CN.po", "app/catalog/messages_zh_CN.po"):
-        with open(ROOT / fragment, "rb") as fh:
-            for message in read_po(fh, locale="zh_CN"):
-                if message.id:
-                    catalog[message.id] = message
-    target = tmp_path / "zh" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as fh:
-        write_mo(fh, catalog)
-    config = app.extensions["babel"]
-    with app.app_context():
-        cache = config.instance.domain_instance.cache  # translations are cached per locale on the domain
-    saved = config.translation_directories
-    config.translation_directories = [str(tmp_path)]
-    cache.clear()
-    yield
-    config.translation_directories = saved
-    cache.clear()
-
-
-@pytest.fixture()
-def browser(app, db):
-    """A test client signed in as ``user`` (the session a successful login leaves); the setup is committed
-    into the test's outer transaction first (a refused request rolls back the session it shares)."""
-
-    def open_as(user):
-        db.session.commit()
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-        return client
-
-    return open_as
-
 
 @pytest.fixture()
 def fast_passwords(monkeypatch):

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask import g, request_started
 
 from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -46,3 +49,45 @@ def sign_in():
         return response
 
     return do
+
+
+@pytest.fixture()
+def browser(app, db):
+    """Open a test client signed in as ``user`` (the session a successful login leaves).
+
+    What the test built so far is committed into its outer transaction first: a refused request
+    rolls back the session it shares with the test.
+    """
+
+    def open_as(user):
+        db.session.commit()
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return client
+
+    return open_as
+
+
+@pytest.fixture()
+def zh_catalog(app, tmp_path):
+    """Serve the zh catalog compiled from ``messages.po`` as it stands, whatever .mo is on disk."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(ROOT / "app/translations/zh/LC_MESSAGES/messages.po", "rb") as fh:
+        catalog = read_po(fh, locale="zh_CN")
+    target = tmp_path / "zh" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with open(target / "messages.mo", "wb") as fh:
+        write_mo(fh, catalog)
+    config = app.extensions["babel"]
+    with app.app_context():
+        cache = config.instance.domain_instance.cache  # translations are cached per locale on the domain
+    saved = config.translation_directories
+    config.translation_directories = [str(tmp_path)]
+    cache.clear()
+    yield
+    config.translation_directories = saved
+    cache.clear()

@@ -103,47 +103,6 @@ def fast_passwords(monkeypatch):
     monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
 
 
-@pytest.fixture()
-def browser(app, db):
-    """A test client signed in as ``user``; what the test built so far is committed into its outer transaction."""
-
-    def open_as(user):
-        db.session.commit()
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-        return client
-
-    return open_as
-
-
-@pytest.fixture()
-def zh_catalog(app, tmp_path):
-    """The application catalog with this piece's PO fragment merged in, as it will be once merged."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with open(ROOT / "app/translations/zh/LC_MESSAGES/messages.po", "rb") as fh:
-        catalog = read_po(fh, locale="zh_CN")
-    for fragment in ("app/projects/messages_zh_CN.po", "app/spreadsheets/messages_zh_CN.po", "app/demand/messages_zh_CN.po"):
-        with open(ROOT / fragment, "rb") as fh:
-            for message in read_po(fh, locale="zh_CN"):
-                if message.id:
-                    catalog[message.id] = message
-    target = tmp_path / "zh" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as fh:
-        write_mo(fh, catalog)
-    config = app.extensions["babel"]
-    with app.app_context():
-        cache = config.instance.domain_instance.cache
-    saved = config.translation_directories
-    config.translation_directories = [str(tmp_path)]
-    cache.clear()
-    yield
-    config.translation_directories = saved
-    cache.clear()
 
 
 def csrf(client, path: str) -> str:

@@ -8,25 +8,24 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.audit.models import AuditEvent
 from app.catalog import services
 from app.catalog.models import Product
 from app.orgs.models import Organisation
 from app.spreadsheets import SpreadsheetError
+from app.spreadsheets.specs import CATALOG
 from tests.web.catalog_builders import (  # noqa: F401 - fixtures
     USCC_A,
     USCC_AGENT,
     USCC_B,
     USCC_BAD,
-    browser,
     csv_file,
     fast_passwords,
     product_row,
     where,
     xlsx_file,
-    zh_catalog,
 )
 from tests.web.conftest import page_csrf_token
 
@@ -418,3 +417,107 @@ def test_the_command_line_imports_and_exports_with_exit_statuses(tmp_path):
     assert exported.returncode == 0 and out.read_bytes()[:2] == b"PK"
     again = run_flask(url, instance, "catalog", "import", str(out))
     assert again.returncode == 0 and "0 products created, 1 updated" in again.stdout
+
+
+# --- stored while read (services._ProductWriter) -----------------------------------------------------------------
+
+def _many_rows(n: int) -> list[dict]:
+    return [product_row(nhsa_code=f"XC10AAA123A001010{k:06d}", generic_name="阿托伐他汀钙片", spec="20mg", pack_qty=7,
+                        manufacturer_uscc=USCC_A if k % 2 else USCC_B, manufacturer=f"厂{k % 2}")
+            for k in range(n)]
+
+
+def _small_batches(monkeypatch, size: int = 16) -> list[int]:
+    """Batches of ``size`` rows, engine chunks of ``size`` rows; returns the sizes of the batches written."""
+    from app.spreadsheets import reader
+
+    monkeypatch.setattr(services, "_STORE_BATCH", size)
+    monkeypatch.setattr(reader, "CHUNK_ROWS", size)
+    written: list[int] = []
+    insert = services._ProductWriter.insert
+
+    def spy(self, batch):
+        written.append(len(batch))
+        return insert(self, batch)
+
+    monkeypatch.setattr(services._ProductWriter, "insert", spy)
+    return written
+
+
+def test_a_file_stored_in_batches_keeps_file_order_and_exact_values(db, monkeypatch):
+    written = _small_batches(monkeypatch)
+    rows = _many_rows(100)
+    result = services.import_catalog(xlsx_file(rows), "c.xlsx")
+    assert result.ok and result.stored and result.created == 100 and result.manufacturers_created == 2
+    assert sum(written) == 100 and len(written) > 2
+    from app.extensions import db as handle
+
+    stored = handle.session.execute(select(Product.nhsa_code, Product.pack_qty, Product.strength_value,
+                                           Product.form_group, Product.status).order_by(Product.id)).all()
+    assert [s[0] for s in stored] == [r["nhsa_code"] for r in rows]
+    assert set(s[1:] for s in stored) == {(7, Decimal("20"), "口服常释剂型", "active")}
+    assert _count(Organisation, Organisation.uscc.in_([USCC_A, USCC_B])) == 2
+    assert _imports() == 1
+
+
+def test_an_error_in_the_last_chunk_stores_nothing_though_earlier_chunks_were_written(db, monkeypatch):
+    written = _small_batches(monkeypatch)
+    rows = _many_rows(100)
+    rows[-1] = dict(rows[-1], dosage_form="含片")
+    before = (_count(Product), _count(Organisation), _count(AuditEvent))
+    result = services.import_catalog(xlsx_file(rows), "c.xlsx")
+    assert where(result.errors) == [("产品目录", 101, "D", "剂型", "UNKNOWN_DOSAGE_FORM")]
+    assert sum(written) >= 64  # the first chunks had gone into the transaction ...
+    assert not result.stored
+    assert (_count(Product), _count(Organisation), _count(AuditEvent)) == before  # ... and were rolled back
+    # the session is still usable, and a good file afterwards is stored whole
+    again = services.import_catalog(xlsx_file(_many_rows(40)), "c.xlsx")
+    assert again.stored and _count(Product) == 40
+
+
+def test_an_engine_error_in_a_late_row_rolls_back_what_was_written(db, monkeypatch):
+    written = _small_batches(monkeypatch)
+    rows = _many_rows(80)
+    rows[75] = dict(rows[75], pack_qty="many")
+    result = services.import_catalog(xlsx_file(rows), "c.xlsx")
+    assert [e.code for e in result.errors] == ["not_an_integer"]
+    assert sum(written) >= 64 and not result.stored
+    assert (_count(Product), _imports()) == (0, 0)
+
+
+def test_a_failing_write_rolls_back_and_raises(db, monkeypatch):
+    _small_batches(monkeypatch)
+    from app.extensions import db as handle
+
+    handle.session.execute(text("CREATE TEMP TRIGGER refuse_late BEFORE INSERT ON products "
+                                "WHEN NEW.nhsa_code = 'XC10AAA123A001010000050' "
+                                "BEGIN SELECT RAISE(ABORT, 'refused'); END")) if handle.engine.dialect.name == "sqlite" \
+        else pytest.skip("SQLite trigger")
+    with pytest.raises(Exception, match="refused"):
+        services.import_catalog(xlsx_file(_many_rows(100)), "c.xlsx")
+    handle.session.execute(text("DROP TRIGGER refuse_late"))
+    assert (_count(Product), _imports()) == (0, 0)
+
+
+def test_a_dry_run_never_writes(db, monkeypatch):
+    written = _small_batches(monkeypatch)
+    result = services.import_catalog(xlsx_file(_many_rows(100)), "c.xlsx", dry_run=True)
+    assert result.ok and result.created == 100 and not result.stored
+    assert written == [] and _count(Product) == 0
+
+
+def test_a_nul_character_goes_through_the_driver(db, monkeypatch):
+    # files cannot carry NUL (csv refuses it, xlsx is XML), but the writer must not lose it: SQLite's JSON
+    # functions would cut the text there, so such a batch is inserted by executemany
+    monkeypatch.setattr(services, "_STORE_BATCH", 8)
+    job = services._CatalogImport(stream=True)
+    keys = [c.key for c in CATALOG.columns]
+    for k, row in enumerate(_many_rows(20)):
+        values = {key: row.get(key) for key in keys}
+        values.update(pack_qty=7, fill_volume_ml=None, mah="某\x00公司" if k == 3 else None, consistency_evaluated=True,
+                      originator=None, reference_listed=None)
+        assert job.validate(values, k + 2) == []
+    job.store()
+    assert _count(Product) == 20
+    assert _product("XC10AAA123A001010000003").mah_name == "某\x00公司"
+    assert _product("XC10AAA123A001010000004").mah_name is None

@@ -17,9 +17,7 @@ from tests.web.catalog_builders import (  # noqa: F401 - fixtures
     ROOT,
     USCC_A,
     USCC_AGENT,
-    browser,
     fast_passwords,
-    zh_catalog,
 )
 from tests.web.conftest import page_csrf_token
 

@@ -20,7 +20,6 @@ from tests.web.demand_builders import (  # noqa: F401 - fixtures
     AFTER_BIDDING_OPENS,
     AFTER_FREEZE,
     IN_COLLECTION,
-    browser,
     csrf,
     demand_project,
     demand_row,
@@ -28,7 +27,6 @@ from tests.web.demand_builders import (  # noqa: F401 - fixtures
     flashes,
     open_bidding,
     submit,
-    zh_catalog,
 )
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")

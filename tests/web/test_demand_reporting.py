@@ -20,7 +20,6 @@ from app.spreadsheets import TemplateStampError
 from tests.web.demand_builders import (  # noqa: F401 - fixtures
     AFTER_FREEZE,
     IN_COLLECTION,
-    browser,
     csrf,
     demand_project,
     demand_row,
@@ -30,7 +29,6 @@ from tests.web.demand_builders import (  # noqa: F401 - fixtures
     make_institution,
     submit,
     xlsx,
-    zh_catalog,
 )
 from tests.web.project_builders import DEMAND_DUE, T0
 

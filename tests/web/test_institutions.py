@@ -17,14 +17,12 @@ from app.orgs.models import Organisation
 from app.orgs.uscc import make_uscc
 from app.spreadsheets import TemplateStampError
 from tests.web.demand_builders import (  # noqa: F401 - fixtures
-    browser,
     csrf,
     error_cells,
     fast_passwords,
     flashes,
     make_institution,
     xlsx,
-    zh_catalog,
 )
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")

@@ -24,50 +24,7 @@ def _fast_passwords(monkeypatch):
     monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
 
 
-@pytest.fixture(autouse=True)
-def zh_catalog(app, tmp_path):
-    """The application catalog with this piece's PO fragment merged in, as it will be once merged."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with open(ROOT / "app/translations/zh/LC_MESSAGES/messages.po", "rb") as fh:
-        catalog = read_po(fh, locale="zh_CN")
-    with open(ROOT / "app/projects/messages_zh_CN.po", "rb") as fh:
-        for message in read_po(fh, locale="zh_CN"):
-            if message.id:
-                catalog[message.id] = message
-    target = tmp_path / "zh" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as fh:
-        write_mo(fh, catalog)
-    config = app.extensions["babel"]
-    with app.app_context():
-        cache = config.instance.domain_instance.cache  # translations are cached per locale on the domain
-    saved = config.translation_directories
-    config.translation_directories = [str(tmp_path)]
-    cache.clear()
-    yield
-    config.translation_directories = saved
-    cache.clear()
-
-
-@pytest.fixture()
-def browser(app, db):
-    """A test client signed in as ``user`` (the session a successful login leaves).
-
-    The setup so far is committed (into the test's outer transaction): a refused request rolls back
-    the session it shares with the test.
-    """
-
-    def open_as(user):
-        db.session.commit()
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-        return client
-
-    return open_as
+pytestmark = pytest.mark.usefixtures("zh_catalog")
 
 
 def _text(response) -> str:
