@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import re
+import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
@@ -43,6 +46,7 @@ TEMPLATE_KIND = "catalog"
 TEMPLATE_VERSION = 1
 MAX_WARNINGS = 1000
 _SQLITE_IMPORT_CACHE_KIB = -65536  # negative: KiB (64 MiB)
+_STORE_BATCH = 4096  # new products handed to the writer at a time while the file is still being read
 
 
 class CatalogError(DomainError):
@@ -387,9 +391,18 @@ class _NewMaker:
 
 
 class _CatalogImport:
-    """One import: what the database already holds (read once), the row validator, then the bulk store."""
+    """One import: what the database already holds (read once), the row validator, then the bulk store.
 
-    def __init__(self) -> None:
+    With ``stream`` (a storing import), new products are handed to a :class:`_ProductWriter` every
+    ``_STORE_BATCH`` rows while the rest of the file is still being read and checked, as long as no row so far
+    had an error; :meth:`store` writes the rest, :meth:`abort` undoes what was written.
+    """
+
+    def __init__(self, *, stream: bool = False) -> None:
+        self.stream = stream
+        self.writer: _ProductWriter | None = None
+        self.failed = False  # a row had an error: nothing more is handed to the writer
+        self.created = 0
         self.checker = ProductChecker(dosage_form_lookup())
         self.by_uscc: dict[str, tuple[int, str, str]] = {}
         self.by_foreign: dict[str, tuple[int, str, str, str | None]] = {}
@@ -478,6 +491,7 @@ class _CatalogImport:
         if not errors:
             errors = self._match(clean, maker, rownum)
         if errors:
+            self.failed = True
             return [_cell_error(issue) for issue in errors]
         return []
 
@@ -490,8 +504,9 @@ class _CatalogImport:
                 if hit[1] == "disabled":
                     return [self._disabled(code, hit[2])]
                 target = hit[0]
-        key = (clean["generic_name"], self.key_part(clean["dosage_form"]), self.key_part(clean["spec"]), maker)
+        key = None  # the 四同 key, only when needed: a row with a new code of a new maker has no use for it
         if target is None and type(maker) is int:
+            key = (clean["generic_name"], self.key_part(clean["dosage_form"]), self.key_part(clean["spec"]), maker)
             ids = self.by_key.get(key)
             if ids:
                 if len(ids) > 1:
@@ -499,12 +514,17 @@ class _CatalogImport:
                                        {"count": len(ids)}, MSG["AMBIGUOUS_PRODUCT_HINT"])]
                 target = ids[0]
         if not code:
+            if key is None:
+                key = (clean["generic_name"], self.key_part(clean["dosage_form"]), self.key_part(clean["spec"]), maker)
             first = self.seen.setdefault(key, rownum)
             if first != rownum:
                 return [FieldIssue("generic_name", "DUPLICATE_PRODUCT", MSG["DUPLICATE_PRODUCT"], {"row": first},
                                    MSG["DUPLICATE_PRODUCT_HINT"])]
         if target is None:
             self.inserts.append((_clean_tuple(clean), maker))
+            self.created += 1
+            if self.stream and len(self.inserts) >= _STORE_BATCH and not self.failed:
+                self._hand_over()
             return []
         first = self.claimed.setdefault(target, rownum)
         if first != rownum:
@@ -513,7 +533,15 @@ class _CatalogImport:
         self.updates.append((_clean_tuple(clean), maker, target))
         return []
 
+    def _hand_over(self) -> None:
+        if self.writer is None:
+            self.writer = _ProductWriter(self)
+        batch, self.inserts = self.inserts, []
+        self.writer.insert(batch)
+
     def _disabled(self, code: str, replaced_by: int | None) -> FieldIssue:
+        if self.writer is not None:
+            self.writer.wait()  # the session's connection is the writer's until it is done
         replacement = db.session.scalar(select(Product.nhsa_code).where(Product.id == replaced_by)) if replaced_by else None
         if replacement:
             return FieldIssue("nhsa_code", "CODE_DISABLED", MSG["CODE_DISABLED"], {"code": code, "replacement": replacement},
@@ -524,55 +552,162 @@ class _CatalogImport:
     # -- store ---------------------------------------------------------------------------------------------------
 
     def store(self) -> None:
-        """New manufacturers through :func:`create_organisation`, then the products in two driver-level
-        ``executemany`` (insert, update) inside the current transaction: no per-row ORM work."""
-        makers: dict[object, int] = {}
-        for identity, maker in self.new_makers.items():
-            org = create_organisation(kind="supplier", name=maker.name, uscc=maker.uscc, foreign_id=maker.foreign_id,
-                                      agent_uscc=maker.agent_uscc)
-            makers[identity] = org.id
-        conn = db.session.connection()
+        """Store what the file holds: the products not yet handed over, then the updates (see :class:`_ProductWriter`)."""
+        writer = self.writer or _ProductWriter(self)
+        self.writer = writer
+        batch, self.inserts = self.inserts, []
+        try:
+            writer.insert(batch)
+            writer.finish(self.updates)
+        except BaseException:
+            writer.abort()
+            raise
+        for obj in list(db.session.identity_map.values()):
+            if isinstance(obj, Product):
+                db.session.expire(obj)
+
+    def abort(self) -> None:
+        """Undo whatever was already written (a later row had an error, a dry run, or the read failed)."""
+        if self.writer is not None:
+            self.writer.abort()
+
+
+class _ProductWriter:
+    """Writes an import's products into the current transaction while the main thread reads the next rows.
+
+    Everything goes into one SAVEPOINT of the caller's transaction: new manufacturers through
+    :func:`create_organisation` (with their audit events), then the products through the driver, no per-row ORM
+    work. :meth:`finish` releases the savepoint; :meth:`abort` rolls it back, so an import whose error is found
+    after earlier rows were written stores nothing, and the caller's transaction is left as it was.
+
+    On SQLite each batch of new products is one ``INSERT … SELECT … FROM json_each(?)`` statement run on a
+    second thread: SQLite works through the whole batch without the GIL, on the second core, while the main
+    thread converts and checks the next rows. (The driver's ``executemany`` takes the GIL back after every row;
+    on a thread, next to a main thread that holds it for its 5 ms switch interval at a time, it would crawl.)
+    The main thread never uses the connection while a batch is being written: it calls :meth:`wait` first. Other
+    databases, and a batch with a NUL character (which SQLite's JSON functions cut off), go through
+    ``executemany`` on the main thread.
+    """
+
+    def __init__(self, job: _CatalogImport) -> None:
+        self.job = job
+        self.makers: dict[object, int] = {}
+        self.futures: list[Future] = []
+        self.error: BaseException | None = None
+        self.savepoint = db.session.begin_nested()
+        self.open = True
+        conn = self.conn = db.session.connection()
         dialect = conn.dialect
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         table = Product.__table__
         columns = (*_IMPORT_KEYS, "manufacturer_id")
         # Only the columns whose type converts values (ExactDecimal: a scaled integer on SQLite) go through
         # their bind processor, remembered per value; the rest reach the driver as they are.
-        processors = [(i, _memo(proc)) for i, name in enumerate(_IMPORT_KEYS)
-                      if (proc := table.c[name].type.bind_processor(dialect)) is not None]
+        self.processors = [(i, _memo(proc)) for i, name in enumerate(_IMPORT_KEYS)
+                           if (proc := table.c[name].type.bind_processor(dialect)) is not None]
         now_proc = table.c.updated_at.type.bind_processor(dialect)
-        now = now_proc(utcnow()) if now_proc else utcnow()
-
-        def bound(values: tuple, maker: object) -> list:
-            out = list(values)
-            for i, proc in processors:
-                v = out[i]
-                if v is not None:
-                    out[i] = proc(v)
-            out.append(maker if type(maker) is int else makers[maker])
-            return out
-
+        self.now = now_proc(utcnow()) if now_proc else utcnow()
+        names = ", ".join((*columns, "status", "created_at", "updated_at"))
+        self.insert_sql = f"INSERT INTO products ({names}) VALUES ({', '.join([mark] * (len(columns) + 3))})"
+        sets = ", ".join(f"{name} = {mark}" for name in (*columns, "updated_at"))
+        self.update_sql = f"UPDATE products SET {sets} WHERE id = {mark}"
+        self.pool: ThreadPoolExecutor | None = None
+        self.json_sql = ""
         # SQLite: a page cache big enough for the indexes being written (default 2 MiB spills dirty pages to
         # the WAL again and again during a 100,000-row insert); restored afterwards for this pooled connection.
-        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if dialect.name == "sqlite" else None
-        if cache is not None:
+        self.cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if dialect.name == "sqlite" else None
+        if self.cache is not None:
             conn.exec_driver_sql(f"PRAGMA cache_size = {_SQLITE_IMPORT_CACHE_KIB}")
+            if sqlite3.sqlite_version_info >= (3, 38, 0):  # JSON functions built in
+                values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+                self.json_sql = f"INSERT INTO products ({names}) SELECT {values}, ?, ?, ? FROM json_each(?)"
+                self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store")
+
+    def _register_makers(self) -> None:
+        """Create the new manufacturers seen so far (in the order they appeared) that do not exist yet."""
+        new = [(identity, maker) for identity, maker in self.job.new_makers.items() if identity not in self.makers]
+        if not new:
+            return
+        self.wait()
+        for identity, maker in new:
+            org = create_organisation(kind="supplier", name=maker.name, uscc=maker.uscc, foreign_id=maker.foreign_id,
+                                      agent_uscc=maker.agent_uscc)
+            self.makers[identity] = org.id
+
+    def _bound(self, values: tuple, maker: object) -> list:
+        out = list(values)
+        for i, proc in self.processors:
+            v = out[i]
+            if v is not None:
+                out[i] = proc(v)
+        out.append(maker if type(maker) is int else self.makers[maker])
+        return out
+
+    def insert(self, batch: list[tuple[tuple, object]]) -> None:
+        """Insert new products ((clean values, maker) pairs): on the writer thread when there is one."""
+        if self.error is not None:
+            raise self.error
+        if not batch:
+            return
+        self._register_makers()
+        bound = self._bound
+        rows = [bound(values, maker) for values, maker in batch]
+        if self.pool is not None:
+            payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                                 allow_nan=False)
+            if "\\u0000" not in payload:
+                self.futures.append(self.pool.submit(self.conn.exec_driver_sql, self.json_sql,
+                                                     ("active", self.now, self.now, payload)))
+                return
+            self.wait()
+            if self.error is not None:
+                raise self.error
+        now = self.now
+        self.conn.exec_driver_sql(self.insert_sql, [(*row, "active", now, now) for row in rows])
+
+    def wait(self) -> None:
+        """Wait until every batch handed over is written; remember the first failure (raised by :meth:`finish`)."""
+        futures, self.futures = self.futures, []
+        for future in futures:
+            try:
+                future.result()
+            except BaseException as exc:
+                if self.error is None:
+                    self.error = exc
+
+    def finish(self, updates: list[tuple[tuple, object, int]]) -> None:
+        """Write the updates, wait for the writer, release the savepoint: everything is in the transaction."""
+        self.wait()
+        if self.error is not None:
+            raise self.error
+        if updates:
+            self._register_makers()
+            now = self.now
+            rows = [(*self._bound(values, maker), now, pid) for values, maker, pid in updates]
+            self.conn.exec_driver_sql(self.update_sql, rows)
+        self._register_makers()  # makers of rows that only updated products
+        self.savepoint.commit()
+        self._close()
+
+    def abort(self) -> None:
+        """Roll back everything this import wrote (no-op once finished)."""
+        if not self.open:
+            return
+        self.wait()
         try:
-            if self.inserts:
-                names = ", ".join((*columns, "status", "created_at", "updated_at"))
-                marks = ", ".join([mark] * (len(columns) + 3))
-                rows = [(*bound(values, maker), "active", now, now) for values, maker in self.inserts]
-                conn.exec_driver_sql(f"INSERT INTO products ({names}) VALUES ({marks})", rows)
-            if self.updates:
-                sets = ", ".join(f"{name} = {mark}" for name in (*columns, "updated_at"))
-                rows = [(*bound(values, maker), now, pid) for values, maker, pid in self.updates]
-                conn.exec_driver_sql(f"UPDATE products SET {sets} WHERE id = {mark}", rows)
+            if self.savepoint.is_active:
+                self.savepoint.rollback()
         finally:
-            if cache is not None:
-                conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
-        for obj in list(db.session.identity_map.values()):
-            if isinstance(obj, Product):
-                db.session.expire(obj)
+            self._close()
+
+    def _close(self) -> None:
+        self.open = False
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+        if self.cache is not None:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(self.cache)}")
+            self.cache = None
 
 
 def _memo(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
@@ -611,10 +746,14 @@ def import_catalog(data: bytes, filename: str, *, actor=None, dry_run: bool = Fa
     rejected as a whole raises :class:`~app.spreadsheets.SpreadsheetError` (its ``http_status`` suggests 4xx).
     """
     result = ImportResult(filename=filename, sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
-    job = _CatalogImport()
+    job = _CatalogImport(stream=not dry_run)  # a storing import writes while it reads (see _ProductWriter)
     kwargs = {"limits": limits} if limits is not None else {}
-    table = read_table(data, filename, CATALOG, expect_stamp=(TEMPLATE_KIND, TEMPLATE_VERSION, None),
-                       row_validator=job.validate, **kwargs)
+    try:
+        table = read_table(data, filename, CATALOG, expect_stamp=(TEMPLATE_KIND, TEMPLATE_VERSION, None),
+                           row_validator=job.validate, **kwargs)
+    except BaseException:
+        job.abort()
+        raise
     result.sheet = table.sheet
     result.notices = list(table.notices)
     result.errors = list(table.errors)
@@ -623,10 +762,11 @@ def import_catalog(data: bytes, filename: str, *, actor=None, dry_run: bool = Fa
     result.warnings = [_cell_error(issue, sheet=table.sheet, row=rownum, column=table.columns.get(issue.key),
                                    header=None, value=None) for rownum, issue in job.warnings]
     result.warnings_total = job.warnings_total
-    result.created = len(job.inserts)
+    result.created = job.created
     result.updated = len(job.updates)
     result.manufacturers_created = len(job.new_makers)
     if not table.ok or dry_run:
+        job.abort()  # rows written before the first error are rolled back (a dry run writes nothing)
         return result
     job.store()
     result.stored = True

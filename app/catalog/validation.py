@@ -112,6 +112,7 @@ class ProductChecker:
         self._specs: dict[str, Spec | InvalidSpec] = {}
         self._initials: dict[str, str] = {}
         self._uscc: dict[str, FieldIssue | None] = {}
+        self._form_spec: dict[tuple, tuple] = {}
 
     # -- pieces ----------------------------------------------------------------------------------------
 
@@ -152,6 +153,58 @@ class ProductChecker:
                 issue = FieldIssue("", err.code, err.msgid, dict(err.params), MSG["USCC_HINT"])
             self._uscc[code] = issue
         return None if issue is None else FieldIssue(key, issue.code, issue.msgid, issue.params, issue.hint)
+
+    def _check_form_spec(self, dosage_form: str | None, spec_text: str | None, fill: Any, pack_qty: Any,
+                         code_kind: str) -> tuple[str | None, Any, str | None, Any, tuple[FieldIssue, ...]]:
+        """(form group, strength value, strength unit, fill volume, errors) of a 剂型, 规格, fill volume and pack."""
+        errors: list[FieldIssue] = []
+        form_group = None
+        if dosage_form is None:
+            errors.append(FieldIssue("dosage_form", "REQUIRED", MSG["REQUIRED"], {}, MSG["REQUIRED_HINT"]))
+        else:
+            entry = self.form(dosage_form)
+            if entry is None:
+                if code_kind == "drug":
+                    errors.append(FieldIssue("dosage_form", "UNKNOWN_DOSAGE_FORM", MSG["UNKNOWN_DOSAGE_FORM"],
+                                             {"name": dosage_form}, MSG["UNKNOWN_DOSAGE_FORM_HINT"]))
+            else:
+                form_group = entry.form_group
+        strength_value = strength_unit = None
+        if fill is not None and fill <= 0:
+            errors.append(FieldIssue("fill_volume_ml", "MUST_BE_POSITIVE", MSG["MUST_BE_POSITIVE"], {"limit": 0},
+                                     MSG["RANGE_HINT"]))
+        if pack_qty is None:
+            errors.append(FieldIssue("pack_qty", "REQUIRED", MSG["REQUIRED"], {}, MSG["REQUIRED_HINT"]))
+        elif pack_qty <= 0:
+            errors.append(FieldIssue("pack_qty", "MUST_BE_POSITIVE", MSG["MUST_BE_POSITIVE"], {"limit": 0},
+                                     MSG["RANGE_HINT"]))
+        if spec_text is None:
+            errors.append(FieldIssue("spec", "REQUIRED", MSG["REQUIRED"], {}, MSG["REQUIRED_HINT"]))
+        else:
+            parsed = self.spec(spec_text)
+            if isinstance(parsed, InvalidSpec):
+                # A consumable's 规格/型号 (3.0mm×18mm) is no drug strength: kept as text.
+                if code_kind == "drug":
+                    errors.append(FieldIssue("spec", parsed.code, parsed.msgid, dict(parsed.params), MSG["SPEC_HINT"]))
+            else:
+                strength_value, strength_unit = parsed.strength_value, parsed.strength_unit
+                if parsed.fill_volume_ml is not None:
+                    if fill is not None and fill != parsed.fill_volume_ml:
+                        errors.append(FieldIssue("fill_volume_ml", "FILL_VOLUME_MISMATCH", MSG["FILL_VOLUME_MISMATCH"],
+                                                 {"fill_volume": fill, "spec_volume": parsed.fill_volume_ml,
+                                                  "spec": spec_text}, MSG["FILL_HINT"]))
+                    fill = parsed.fill_volume_ml
+                elif strength_value is None and parsed.concentration is not None and fill is not None and fill > 0:
+                    # 100mg/ml with a 5 ml fill volume: content per unit (U2)
+                    with localcontext() as ctx:
+                        ctx.prec = 50
+                        strength_value = (parsed.concentration * fill).normalize()
+                    strength_unit = parsed.concentration_unit.split("/")[0]
+                if parsed.pack_qty is not None and pack_qty is not None and pack_qty != parsed.pack_qty:
+                    errors.append(FieldIssue("pack_qty", "PACK_QTY_MISMATCH", MSG["PACK_QTY_MISMATCH"],
+                                             {"pack_qty": pack_qty, "spec_qty": parsed.pack_qty, "spec": spec_text},
+                                             MSG["PACK_HINT"]))
+        return form_group, strength_value, strength_unit, fill, tuple(errors)
 
     # -- one product -----------------------------------------------------------------------------------
 
@@ -210,62 +263,25 @@ class ProductChecker:
         if code_kind == "consumable" and bwm is not None:
             bwm_ok = False  # 本位码 is a drug code: kept as given, but a consumable has none to compare
 
-        # ---- names, dosage form (§12 dictionary) -----------------------------------------------------
+        # ---- names, dosage form (§12 dictionary), 规格 (U2), fill volume, pack ------------------------------
         generic_name = _text(get("generic_name"))
         if generic_name is None:
             errors.append(FieldIssue("generic_name", "REQUIRED", MSG["REQUIRED"], {}, MSG["REQUIRED_HINT"]))
         dosage_form = _text(get("dosage_form"))
-        form_group = None
-        if dosage_form is None:
-            errors.append(FieldIssue("dosage_form", "REQUIRED", MSG["REQUIRED"], {}, MSG["REQUIRED_HINT"]))
-        else:
-            entry = self.form(dosage_form)
-            if entry is None:
-                if code_kind == "drug":
-                    errors.append(FieldIssue("dosage_form", "UNKNOWN_DOSAGE_FORM", MSG["UNKNOWN_DOSAGE_FORM"],
-                                             {"name": dosage_form}, MSG["UNKNOWN_DOSAGE_FORM_HINT"]))
-            else:
-                form_group = entry.form_group
-
-        # ---- 规格 (U2), fill volume, pack ----------------------------------------------------------------
         spec_text = _text(get("spec"))
         fill = get("fill_volume_ml")
         pack_qty = get("pack_qty")
-        strength_value = strength_unit = None
-        if fill is not None and fill <= 0:
-            errors.append(FieldIssue("fill_volume_ml", "MUST_BE_POSITIVE", MSG["MUST_BE_POSITIVE"], {"limit": 0},
-                                     MSG["RANGE_HINT"]))
-        if pack_qty is None:
-            errors.append(FieldIssue("pack_qty", "REQUIRED", MSG["REQUIRED"], {}, MSG["REQUIRED_HINT"]))
-        elif pack_qty <= 0:
-            errors.append(FieldIssue("pack_qty", "MUST_BE_POSITIVE", MSG["MUST_BE_POSITIVE"], {"limit": 0},
-                                     MSG["RANGE_HINT"]))
-        if spec_text is None:
-            errors.append(FieldIssue("spec", "REQUIRED", MSG["REQUIRED"], {}, MSG["REQUIRED_HINT"]))
-        else:
-            parsed = self.spec(spec_text)
-            if isinstance(parsed, InvalidSpec):
-                # A consumable's 规格/型号 (3.0mm×18mm) is no drug strength: kept as text.
-                if code_kind == "drug":
-                    errors.append(FieldIssue("spec", parsed.code, parsed.msgid, dict(parsed.params), MSG["SPEC_HINT"]))
-            else:
-                strength_value, strength_unit = parsed.strength_value, parsed.strength_unit
-                if parsed.fill_volume_ml is not None:
-                    if fill is not None and fill != parsed.fill_volume_ml:
-                        errors.append(FieldIssue("fill_volume_ml", "FILL_VOLUME_MISMATCH", MSG["FILL_VOLUME_MISMATCH"],
-                                                 {"fill_volume": fill, "spec_volume": parsed.fill_volume_ml,
-                                                  "spec": spec_text}, MSG["FILL_HINT"]))
-                    fill = parsed.fill_volume_ml
-                elif strength_value is None and parsed.concentration is not None and fill is not None and fill > 0:
-                    # 100mg/ml with a 5 ml fill volume: content per unit (U2)
-                    with localcontext() as ctx:
-                        ctx.prec = 50
-                        strength_value = (parsed.concentration * fill).normalize()
-                    strength_unit = parsed.concentration_unit.split("/")[0]
-                if parsed.pack_qty is not None and pack_qty is not None and pack_qty != parsed.pack_qty:
-                    errors.append(FieldIssue("pack_qty", "PACK_QTY_MISMATCH", MSG["PACK_QTY_MISMATCH"],
-                                             {"pack_qty": pack_qty, "spec_qty": parsed.pack_qty, "spec": spec_text},
-                                             MSG["PACK_HINT"]))
+        # The same 剂型, 规格, fill volume and pack quantity recur on thousands of rows: checked once. (The key
+        # holds each value's type and text too, so that 2 and 2.0, or 1 and True, are not taken for one another.)
+        key = (dosage_form, spec_text, code_kind, type(pack_qty), pack_qty,
+               None if fill is None else (type(fill), str(fill)))
+        try:
+            form_group, strength_value, strength_unit, fill, issues = self._form_spec[key]
+        except KeyError:
+            found = self._form_spec[key] = self._check_form_spec(dosage_form, spec_text, fill, pack_qty, code_kind)
+            form_group, strength_value, strength_unit, fill, issues = found
+        if issues:
+            errors.extend(issues)
         min_unit = _text(get("min_unit"))
         if min_unit is None:
             errors.append(FieldIssue("min_unit", "REQUIRED", MSG["REQUIRED"], {}, MSG["REQUIRED_HINT"]))

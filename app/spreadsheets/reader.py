@@ -12,8 +12,8 @@ import codecs
 import csv
 import io
 from dataclasses import dataclass, field
-from itertools import chain, repeat
-from operator import itemgetter
+from itertools import chain, islice, repeat
+from operator import eq, itemgetter
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .containers import (
@@ -50,11 +50,12 @@ from .errors import (
 from .messages import msg
 from .spec import DEFAULT_LIMITS, Column, Limits, SheetSpec, normalize_header
 from .stamp import AUX_SHEETS, STAMP_SHEET, TemplateStamp, check_stamp
-from .values import MISSING, Problem, make_converter
+from .values import MISSING, Problem, bulk_converter, make_converter
 
 __all__ = ["ParsedTable", "read_table", "read_tables", "open_workbook", "Workbook", "HEADER_SCAN_ROWS"]
 
 HEADER_SCAN_ROWS = 30
+CHUNK_ROWS = 4096  # data rows converted and checked at a time (see _read_sheet)
 
 RowValidator = Callable[[dict[str, Any], int], Sequence[CellError]]
 
@@ -114,12 +115,31 @@ def _calamine_call(fn: Callable[[], Any]) -> Any:
         raise
 
 
+def _calamine_rows(sheet: Any) -> Iterator[list[Any]]:
+    """The rows of a parsed sheet, one list at a time (``iter_rows``: as fast as ``to_python`` and lazy, so the
+    first rows are converted and checked while later ones are still being turned into Python objects)."""
+    rows = _calamine_call(sheet.iter_rows)
+    try:
+        yield from rows
+    except Exception as exc:  # what _calamine_call turns into user errors, raised while iterating
+        _calamine_call(lambda: _reraise(exc))
+    except BaseException as exc:
+        if type(exc).__name__ == "PanicException":
+            raise corrupt() from None
+        raise
+
+
+def _reraise(exc: BaseException) -> None:
+    raise exc
+
+
 @dataclass
 class _Grid:
     name: str
     offset: int                                   # column index of the first value of each row list
     rows: Iterator[tuple[int, list[Any]]]          # (Excel row number, values)
     flags: SheetFlags
+    height: int | None = None                     # rows the sheet can yield at most, when known before reading
 
 
 class Workbook:
@@ -234,9 +254,9 @@ class Workbook:
             merged = _calamine_call(lambda: sheet.merged_cell_ranges) or []
             if merged:
                 flags.merged = [(r1 + 1, c1, r2 + 1, c2) for (r1, c1), (r2, c2) in merged]
-        # to_python() builds every row in one call (faster than iter_rows); it starts at the first used cell
-        rows = enumerate(_calamine_call(sheet.to_python), start[0] + 1)
-        return _Grid(name, start[1], rows, flags)
+        # iter_rows() starts at the first used cell, like to_python(), and yields the rows lazily
+        rows = enumerate(_calamine_rows(sheet), start[0] + 1)
+        return _Grid(name, start[1], rows, flags, height)
 
     def read_stamp(self) -> TemplateStamp | None:
         if self.format == "csv" or STAMP_SHEET not in self.sheet_names():
@@ -606,176 +626,192 @@ def _read_sheet(wb: Workbook, spec: SheetSpec, sheet_name: str, limits: Limits,
         overlay[(top, cols[0])] = ("merged_cells", "merged_cells_hint", {"range": rng})
     overlay_cols = {c for _, c in overlay}
 
-    # ---- collect the data rows ------------------------------------------------------------------------------
-    header_last = hm.last_header_row
+    # ---- the data rows, read, converted and checked chunk by chunk ------------------------------------------
+    # A chunk goes through every step below (conversion, blank rows, required values, records, row rules, unique
+    # keys, the caller's row_validator) before the next is read, so a row_validator sees the first rows while the
+    # later ones are still being read (the catalog import stores them meanwhile).  Each step looks only at a row
+    # and the rows before it, so the outcome is that of one pass over all rows.  When the sheet may hold more
+    # rows than the limit, they are all collected first and checked in one piece, so that the limit is enforced
+    # before any row reaches the row_validator.
     max_rows = limits.max_rows
     early_limit = max_rows + ROW_SLACK
+    items = chain((it for it in buffer if it[0] > hm.last_header_row), rows_iter)
+    if grid.height is not None and grid.height <= max_rows:
+        chunks: Iterable[tuple[list[int], list[list[Any]]]] = _data_chunks(items, need, CHUNK_ROWS, early_limit,
+                                                                            sheet_name, max_rows)
+    else:
+        all_nums, all_raw = next(_data_chunks(items, need, None, early_limit, sheet_name, max_rows), ([], []))
+        size = CHUNK_ROWS if len(all_raw) <= max_rows else max(1, len(all_raw))
+        chunks = ((all_nums[k:k + size], all_raw[k:k + size]) for k in range(0, len(all_raw), size))
+
+    # problems: (row, absolute column, key, raw value, code, hint key, params)
+    problems: list[tuple[int, int, str, Any, str, str | None, dict[str, Any]]] = []
+    row_errors: list[CellError] = []
+    records: list[dict[str, Any]] = []
     rownums: list[int] = []
-    raw_rows: list[list[Any]] = []
-    for rownum, vals in chain((it for it in buffer if it[0] > header_last), rows_iter):
-        if vals.count("") == len(vals):
-            continue
-        if len(vals) < need:
-            vals = list(vals) + [""] * (need - len(vals))
-        rownums.append(rownum)
-        raw_rows.append(vals)
-        if len(raw_rows) > early_limit:
+    total_rows = 0
+    n_cols = len(plan)
+    defaults = [(j, by_key[key]) for j, (key, _, _) in enumerate(plan)]
+    all_keys = list(keys) + [k for k, _, _ in repeat_plan]
+    absent = [c for c in spec.columns if c.key not in hm.single and c.key not in hm.repeat]
+    all_keys.extend(c.key for c in absent)
+    absent_lists = [c.key for c in spec.columns if c.repeat and c.key not in hm.repeat]
+    callable_defaults = [c for c in spec.columns if callable(c.default)]
+    has_rules = bool(spec.one_of or spec.together or spec.ordered or spec.same_within)
+    same_within: list[tuple[tuple[str, str], dict[Any, tuple[Any, int]]]] = [(p, {}) for p in spec.same_within]
+    unique_seen: list[dict[Any, int]] = [{} for _ in spec.unique]
+    titles = hm.titles
+    bulk = [bulk_converter(by_key[key]) for key, _, _ in plan]
+
+    for c_nums, c_raw in chunks:
+        first_problem = len(problems)
+        bad_idx: set[int] = set()
+        conv_cols: list[list[Any]] = []
+        for j, (key, i, conv) in enumerate(plan):
+            col_abs = i + offset
+            raw = list(map(itemgetter(i), c_raw))
+            converted = None
+            if col_abs not in overlay_cols:
+                try:
+                    # a whole column at C speed when every cell is plain (values.bulk_converter), else cell by cell
+                    converted = bulk[j](raw) if bulk[j] is not None else None
+                    if converted is None:
+                        converted = list(map(conv, raw))
+                except Problem:
+                    converted = None
+            if converted is None:
+                converted = []
+                append = converted.append
+                for idx, v in enumerate(raw):
+                    r = c_nums[idx]
+                    if col_abs in overlay_cols and (r, col_abs) in overlay:
+                        ov = overlay[(r, col_abs)]
+                        if ov is not None:
+                            problems.append((r, col_abs, key, v, ov[0], ov[1], ov[2]))
+                        bad_idx.add(idx)
+                        append(None)
+                        continue
+                    try:
+                        append(conv(v))
+                    except Problem as p:
+                        problems.append((r, col_abs, key, v, p.code, p.hint, p.params))
+                        bad_idx.add(idx)
+                        append(None)
+            conv_cols.append(converted)
+
+        repeat_cols: list[list[list[Any]]] = []
+        for key, rep_items, conv in repeat_plan:
+            lists: list[list[Any]] = []
+            for idx, vals in enumerate(c_raw):
+                r = c_nums[idx]
+                lst: list[Any] = []
+                seen_in_row: set[Any] = set()
+                for _, i in rep_items:
+                    col_abs = i + offset
+                    v = vals[i]
+                    if (r, col_abs) in overlay:
+                        ov = overlay[(r, col_abs)]
+                        if ov is not None:
+                            problems.append((r, col_abs, key, v, ov[0], ov[1], ov[2]))
+                        bad_idx.add(idx)
+                        continue
+                    try:
+                        x = conv(v)
+                    except Problem as p:
+                        problems.append((r, col_abs, key, v, p.code, p.hint, p.params))
+                        bad_idx.add(idx)
+                        continue
+                    if x is MISSING:
+                        continue
+                    if x in seen_in_row:
+                        problems.append((r, col_abs, key, v, "duplicate_in_row", "duplicate_in_row_hint",
+                                         {"value": display_value(x)}))
+                        bad_idx.add(idx)
+                        continue
+                    seen_in_row.add(x)
+                    lst.append(x)
+                lists.append(lst)
+            repeat_cols.append(lists)
+
+        # ---- rows blank as far as this format is concerned (values only in ignored columns) ---------------
+        n = len(c_raw)
+        if n and all(MISSING in c for c in conv_cols):
+            blank = [idx for idx, tup in enumerate(zip(*conv_cols)) if tup.count(MISSING) == n_cols
+                     and idx not in bad_idx and not any(rc[idx] for rc in repeat_cols)]
+            if blank:
+                drop = set(blank)
+                keep = [idx for idx in range(n) if idx not in drop]
+                c_nums = [c_nums[idx] for idx in keep]
+                c_raw = [c_raw[idx] for idx in keep]
+                conv_cols = [[c[idx] for idx in keep] for c in conv_cols]
+                repeat_cols = [[rc[idx] for idx in keep] for rc in repeat_cols]
+                remap = {old: new for new, old in enumerate(keep)}
+                bad_idx = {remap[b] for b in bad_idx if b in remap}
+                n = len(c_raw)
+        total_rows += n
+        if total_rows > max_rows:
             raise TooManyRowsError(msg("too_many_rows", sheet=sheet_name, limit=max_rows), sheet=sheet_name,
                                    limit=max_rows)
 
-    # ---- convert column by column ---------------------------------------------------------------------------
-    # problems: (row, absolute column, key, raw value, code, hint key, params)
-    problems: list[tuple[int, int, str, Any, str, str | None, dict[str, Any]]] = []
-    bad_idx: set[int] = set()
-    conv_cols: list[list[Any]] = []
-    for key, i, conv in plan:
-        col_abs = i + offset
-        raw = list(map(itemgetter(i), raw_rows))
-        converted = None
-        if col_abs not in overlay_cols:
-            try:
-                converted = list(map(conv, raw))
-            except Problem:
-                converted = None
-        if converted is None:
-            converted = []
-            append = converted.append
-            for idx, v in enumerate(raw):
-                r = rownums[idx]
-                if col_abs in overlay_cols and (r, col_abs) in overlay:
-                    ov = overlay[(r, col_abs)]
-                    if ov is not None:
-                        problems.append((r, col_abs, key, v, ov[0], ov[1], ov[2]))
-                    bad_idx.add(idx)
-                    append(None)
-                    continue
-                try:
-                    append(conv(v))
-                except Problem as p:
-                    problems.append((r, col_abs, key, v, p.code, p.hint, p.params))
-                    bad_idx.add(idx)
-                    append(None)
-        conv_cols.append(converted)
-
-    repeat_cols: list[list[list[Any]]] = []
-    for key, items, conv in repeat_plan:
-        lists: list[list[Any]] = []
-        for idx, vals in enumerate(raw_rows):
-            r = rownums[idx]
-            lst: list[Any] = []
-            seen_in_row: set[Any] = set()
-            for _, i in items:
-                col_abs = i + offset
-                v = vals[i]
-                if (r, col_abs) in overlay:
-                    ov = overlay[(r, col_abs)]
-                    if ov is not None:
-                        problems.append((r, col_abs, key, v, ov[0], ov[1], ov[2]))
-                    bad_idx.add(idx)
-                    continue
-                try:
-                    x = conv(v)
-                except Problem as p:
-                    problems.append((r, col_abs, key, v, p.code, p.hint, p.params))
-                    bad_idx.add(idx)
-                    continue
-                if x is MISSING:
-                    continue
-                if x in seen_in_row:
-                    problems.append((r, col_abs, key, v, "duplicate_in_row", "duplicate_in_row_hint",
-                                     {"value": display_value(x)}))
-                    bad_idx.add(idx)
-                    continue
-                seen_in_row.add(x)
-                lst.append(x)
-            lists.append(lst)
-        repeat_cols.append(lists)
-
-    # ---- rows blank as far as this format is concerned (values only in ignored columns) -------------------
-    n = len(raw_rows)
-    if n and all(MISSING in c for c in conv_cols):
-        n_cols = len(conv_cols)
-        blank = [idx for idx, tup in enumerate(zip(*conv_cols)) if tup.count(MISSING) == n_cols
-                 and idx not in bad_idx and not any(rc[idx] for rc in repeat_cols)]
-        if blank:
-            drop = set(blank)
-            keep = [idx for idx in range(n) if idx not in drop]
-            rownums = [rownums[idx] for idx in keep]
-            raw_rows = [raw_rows[idx] for idx in keep]
-            conv_cols = [[c[idx] for idx in keep] for c in conv_cols]
-            repeat_cols = [[rc[idx] for idx in keep] for rc in repeat_cols]
-            remap = {old: new for new, old in enumerate(keep)}
-            bad_idx = {remap[b] for b in bad_idx if b in remap}
-            n = len(raw_rows)
-    if n > max_rows:
-        raise TooManyRowsError(msg("too_many_rows", sheet=sheet_name, limit=max_rows), sheet=sheet_name,
-                               limit=max_rows)
-    result.data_row_count = n
-
-    # ---- required values and defaults -------------------------------------------------------------------
-    for j, (key, i, _) in enumerate(plan):
-        col = conv_cols[j]
-        if MISSING not in col:
-            continue
-        c = by_key[key]
-        if c.required:
-            for idx, x in enumerate(col):
-                if x is MISSING:
-                    problems.append((rownums[idx], i + offset, key, "", "required", "required_hint", {}))
-                    bad_idx.add(idx)
-                    col[idx] = None
-        else:
-            d = None if callable(c.default) else c.default
-            conv_cols[j] = [d if x is MISSING else x for x in col]
-
-    all_keys = list(keys) + [k for k, _, _ in repeat_plan]
-    columns: list[Any] = list(conv_cols) + list(repeat_cols)
-    for c in spec.columns:
-        if c.key in hm.single or c.key in hm.repeat:
-            continue
-        all_keys.append(c.key)
-        columns.append(repeat([] if c.repeat else (None if callable(c.default) else c.default)))
-    records = [dict(zip(all_keys, t)) for t in zip(*columns)] if n else []
-    if any(c.repeat and c.key not in hm.repeat for c in spec.columns):
-        absent_lists = [c.key for c in spec.columns if c.repeat and c.key not in hm.repeat]
-        for rec in records:
-            for k in absent_lists:
-                rec[k] = []
-    callable_defaults = [c for c in spec.columns if callable(c.default)]
-    if callable_defaults:
-        for rec in records:
-            for c in callable_defaults:
-                if rec.get(c.key) is None:
-                    rec[c.key] = c.default(rec)
-
-    # ---- row rules ------------------------------------------------------------------------------------------
-    row_errors: list[CellError] = []
-    has_rules = bool(spec.one_of or spec.together or spec.ordered or spec.same_within)
-    if has_rules:
-        _row_rules(spec, records, rownums, raw_rows, bad_idx, problems, col_of, offset, by_key, present)
-    for group in spec.unique:
-        _unique_rule(spec, group, records, rownums, raw_rows, bad_idx, problems, col_of, offset, by_key)
-    if row_validator is not None:
-        titles = hm.titles
-        for idx, rec in enumerate(records):
-            if idx in bad_idx:
+        # ---- required values and defaults -----------------------------------------------------------------
+        for j, c in defaults:
+            col = conv_cols[j]
+            if MISSING not in col:
                 continue
-            rownum = rownums[idx]
-            for e in row_validator(rec, rownum) or ():
-                key = e.key
-                col_abs = col_of.get(key) if key else None
-                raw_v = raw_rows[idx][col_abs - offset] if col_abs is not None else None
-                row_errors.append(e.completed(sheet=sheet_name, row=rownum,
-                                              column=column_letter(col_abs) if col_abs is not None else None,
-                                              header=titles.get(col_abs) if col_abs is not None else None,
-                                              value=raw_v))
-                bad_idx.add(idx)
+            if c.required:
+                i = plan[j][1]
+                for idx, x in enumerate(col):
+                    if x is MISSING:
+                        problems.append((c_nums[idx], i + offset, c.key, "", "required", "required_hint", {}))
+                        bad_idx.add(idx)
+                        col[idx] = None
+            else:
+                d = None if callable(c.default) else c.default
+                conv_cols[j] = [d if x is MISSING else x for x in col]
+
+        columns: list[Any] = list(conv_cols) + list(repeat_cols)
+        for c in absent:
+            columns.append(repeat([] if c.repeat else (None if callable(c.default) else c.default)))
+        c_records = [dict(zip(all_keys, t)) for t in zip(*columns)] if n else []
+        if absent_lists:
+            for rec in c_records:
+                for k in absent_lists:
+                    rec[k] = []
+        if callable_defaults:
+            for rec in c_records:
+                for c in callable_defaults:
+                    if rec.get(c.key) is None:
+                        rec[c.key] = c.default(rec)
+
+        # ---- row rules ------------------------------------------------------------------------------------
+        if has_rules:
+            _row_rules(spec, c_records, c_nums, c_raw, bad_idx, problems, col_of, offset, by_key, present,
+                       same_within, first_problem)
+        for group, seen in zip(spec.unique, unique_seen):
+            _unique_rule(spec, group, c_records, c_nums, c_raw, bad_idx, problems, col_of, offset, by_key, seen)
+        if row_validator is not None:
+            for idx, rec in enumerate(c_records):
+                if idx in bad_idx:
+                    continue
+                rownum = c_nums[idx]
+                for e in row_validator(rec, rownum) or ():
+                    key = e.key
+                    col_abs = col_of.get(key) if key else None
+                    raw_v = c_raw[idx][col_abs - offset] if col_abs is not None else None
+                    row_errors.append(e.completed(sheet=sheet_name, row=rownum,
+                                                  column=column_letter(col_abs) if col_abs is not None else None,
+                                                  header=titles.get(col_abs) if col_abs is not None else None,
+                                                  value=raw_v))
+                    bad_idx.add(idx)
+        if not problems and not row_errors:
+            records.extend(c_records)
+            rownums.extend(c_nums)
+    result.data_row_count = total_rows
 
     # ---- errors or rows ---------------------------------------------------------------------------------------
     if problems or row_errors:
         total = len(problems) + len(row_errors)
         problems.sort(key=lambda p: (p[0], p[1]))
-        titles = hm.titles
         errors = [
             CellError(sheet=sheet_name, row=r, column=column_letter(c), header=titles.get(c), value=v, code=code,
                       message=msg(code, **_display_params(params)),
@@ -791,11 +827,45 @@ def _read_sheet(wb: Workbook, spec: SheetSpec, sheet_name: str, limits: Limits,
                                          {"total": total}))
         result.errors = errors
         return result
-    if n == 0 and not allow_empty:
+    if total_rows == 0 and not allow_empty:
         raise EmptySheetError(msg("no_data_rows", sheet=sheet_name), code="no_data_rows", sheet=sheet_name)
     result.rows = records
     result.row_numbers = rownums
     return result
+
+
+def _data_chunks(items: Iterable[tuple[int, list[Any]]], need: int, size: int | None, early_limit: int,
+                 sheet_name: str, max_rows: int) -> Iterator[tuple[list[int], list[list[Any]]]]:
+    """The non-empty rows of ``items`` (padded to ``need`` values) in chunks of ``size`` rows (None: one chunk)."""
+    items = iter(items)
+    count = 0
+    all_nums: list[int] = []
+    all_rows: list[list[Any]] = []
+    while True:
+        block = list(islice(items, size or CHUNK_ROWS))
+        if not block:
+            break
+        rownums = list(map(itemgetter(0), block))
+        raw_rows = list(map(itemgetter(1), block))
+        lens = list(map(len, raw_rows))
+        if any(map(eq, map(list.count, raw_rows, repeat("")), lens)):  # blank rows (every value "")
+            keep = [k for k, vals in enumerate(raw_rows) if vals.count("") != lens[k]]
+            rownums = [rownums[k] for k in keep]
+            raw_rows = [raw_rows[k] for k in keep]
+            lens = [lens[k] for k in keep]
+        if lens and min(lens) < need:
+            raw_rows = [vals if len(vals) >= need else list(vals) + [""] * (need - len(vals)) for vals in raw_rows]
+        count += len(raw_rows)
+        if count > early_limit:
+            raise TooManyRowsError(msg("too_many_rows", sheet=sheet_name, limit=max_rows), sheet=sheet_name,
+                                   limit=max_rows)
+        if size is None:
+            all_nums.extend(rownums)
+            all_rows.extend(raw_rows)
+        elif raw_rows:
+            yield rownums, raw_rows
+    if size is None:
+        yield all_nums, all_rows
 
 
 def _display_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -807,10 +877,19 @@ def _display_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def _row_rules(spec: SheetSpec, records: list[dict[str, Any]], rownums: list[int], raw_rows: list[list[Any]],
                bad_idx: set[int], problems: list[Any], col_of: dict[str, int], offset: int,
-               by_key: dict[str, Column], present: set[str]) -> None:
+               by_key: dict[str, Column], present: set[str],
+               same_within: list[tuple[tuple[str, str], dict[Any, tuple[Any, int]]]], first_problem: int) -> None:
+    """The row rules on one chunk of rows; ``same_within`` holds the first value per group seen so far and
+    ``problems[first_problem:]`` are those of this chunk's rows."""
     one_of = [([alt for alt in alts if all(k in present for k in alt)], alts) for alts in spec.one_of]
-    bad_cells = {(p[0], p[2]) for p in problems}
-    same_within: list[tuple[tuple[str, str], dict[Any, tuple[Any, int]]]] = [(p, {}) for p in spec.same_within]
+    if records and one_of and not (spec.together or spec.ordered or spec.same_within):
+        # the common case: an alternative filled in on every row of the chunk (e.g. every row has its code)
+        def filled(alt: Sequence[str]) -> bool:
+            return all(None not in [rec.get(k) for rec in records] for k in alt)
+
+        if all(any(filled(alt) for alt in alts) for _, alts in one_of):
+            return
+    bad_cells = {(p[0], p[2]) for p in problems[first_problem:]}
     for idx, rec in enumerate(records):
         rownum = rownums[idx]
         vals = raw_rows[idx]
@@ -868,7 +947,8 @@ def _row_rules(spec: SheetSpec, records: list[dict[str, Any]], rownums: list[int
 
 def _unique_rule(spec: SheetSpec, group: tuple[str, ...], records: list[dict[str, Any]], rownums: list[int],
                  raw_rows: list[list[Any]], bad_idx: set[int], problems: list[Any], col_of: dict[str, int],
-                 offset: int, by_key: dict[str, Column]) -> None:
+                 offset: int, by_key: dict[str, Column], seen: dict[Any, int]) -> None:
+    """The unique rule on one chunk of rows; ``seen`` maps each key value of the rows before to its first row."""
     if not records or group[0] not in col_of:
         return
     if len(group) == 1:
@@ -877,9 +957,15 @@ def _unique_rule(spec: SheetSpec, group: tuple[str, ...], records: list[dict[str
     else:
         get = itemgetter(*group)
         values = [get(rec) for rec in records]
-    if len(set(values)) == len(values):
-        return  # no two rows alike (blank parts included): nothing to report
-    seen: dict[Any, int] = {}
+    distinct = set(values)
+    if len(distinct) == len(values) and seen.keys().isdisjoint(distinct):
+        # no two rows alike (blank parts included): nothing to report, only the first rows to remember
+        if len(group) == 1:
+            seen.update(zip(values, rownums))
+            seen.pop(None, None)
+        else:
+            seen.update((v, r) for v, r in zip(values, rownums) if None not in v)
+        return
     k0 = group[0]
     headers = "、".join(by_key[k].zh for k in group)
     for idx, v in enumerate(values):
