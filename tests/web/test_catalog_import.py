@@ -489,13 +489,20 @@ def test_a_failing_write_rolls_back_and_raises(db, monkeypatch):
     _small_batches(monkeypatch)
     from app.extensions import db as handle
 
-    handle.session.execute(text("CREATE TEMP TRIGGER refuse_late BEFORE INSERT ON products "
-                                "WHEN NEW.nhsa_code = 'XC10AAA123A001010000050' "
-                                "BEGIN SELECT RAISE(ABORT, 'refused'); END")) if handle.engine.dialect.name == "sqlite" \
-        else pytest.skip("SQLite trigger")
+    # A trigger refuses the 51st product, after earlier batches were already written.
+    if handle.engine.dialect.name == "sqlite":
+        handle.session.execute(text("CREATE TEMP TRIGGER refuse_late BEFORE INSERT ON products "
+                                    "WHEN NEW.nhsa_code = 'XC10AAA123A001010000050' "
+                                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+    else:  # created inside the test's outer transaction, so its rollback removes both
+        handle.session.execute(text(
+            "CREATE FUNCTION refuse_late() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.nhsa_code = 'XC10AAA123A001010000050' THEN RAISE EXCEPTION 'refused'; END IF; "
+            "RETURN NEW; END $$"))
+        handle.session.execute(text("CREATE TRIGGER refuse_late BEFORE INSERT ON products "
+                                    "FOR EACH ROW EXECUTE FUNCTION refuse_late()"))
     with pytest.raises(Exception, match="refused"):
         services.import_catalog(xlsx_file(_many_rows(100)), "c.xlsx")
-    handle.session.execute(text("DROP TRIGGER refuse_late"))
     assert (_count(Product), _imports()) == (0, 0)
 
 
@@ -507,17 +514,31 @@ def test_a_dry_run_never_writes(db, monkeypatch):
 
 
 def test_a_nul_character_goes_through_the_driver(db, monkeypatch):
-    # files cannot carry NUL (csv refuses it, xlsx is XML), but the writer must not lose it: SQLite's JSON
-    # functions would cut the text there, so such a batch is inserted by executemany
+    # Files cannot carry NUL (csv refuses it, xlsx is XML), but the writer must not lose it: SQLite's JSON
+    # functions would cut the text there, so such a batch is inserted by executemany. PostgreSQL cannot
+    # store NUL in text at all: there the import fails as a whole and stores nothing.
+    from app.extensions import db as handle
+    from sqlalchemy.exc import DataError
+
     monkeypatch.setattr(services, "_STORE_BATCH", 8)
     job = services._CatalogImport(stream=True)
     keys = [c.key for c in CATALOG.columns]
-    for k, row in enumerate(_many_rows(20)):
-        values = {key: row.get(key) for key in keys}
-        values.update(pack_qty=7, fill_volume_ml=None, mah="某\x00公司" if k == 3 else None, consistency_evaluated=True,
-                      originator=None, reference_listed=None)
-        assert job.validate(values, k + 2) == []
-    job.store()
+
+    def feed_and_store():
+        for k, row in enumerate(_many_rows(20)):
+            values = {key: row.get(key) for key in keys}
+            values.update(pack_qty=7, fill_volume_ml=None, mah="某\x00公司" if k == 3 else None,
+                          consistency_evaluated=True, originator=None, reference_listed=None)
+            assert job.validate(values, k + 2) == []
+        job.store()
+
+    if handle.engine.dialect.name == "postgresql":
+        with pytest.raises(DataError):
+            feed_and_store()
+        handle.session.rollback()
+        assert _count(Product) == 0
+        return
+    feed_and_store()
     assert _count(Product) == 20
     assert _product("XC10AAA123A001010000003").mah_name == "某\x00公司"
     assert _product("XC10AAA123A001010000004").mah_name is None
