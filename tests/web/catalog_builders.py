@@ -66,7 +66,3 @@ def where(errors) -> list[tuple]:
 
 
 
-@pytest.fixture()
-def fast_passwords(monkeypatch):
-    # Nobody types a password here (sessions are opened directly): skip the Argon2 hashes.
-    monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")

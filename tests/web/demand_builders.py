@@ -98,13 +98,6 @@ def error_cells(errors) -> list[tuple]:
     return [(e.sheet, e.row, e.column, e.code) for e in errors]
 
 
-@pytest.fixture()
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
-
-
-
-
 def csrf(client, path: str) -> str:
     page = client.get(path)
     match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data)

@@ -22,7 +22,6 @@ from tests.web.catalog_builders import (  # noqa: F401 - fixtures
     USCC_B,
     USCC_BAD,
     csv_file,
-    fast_passwords,
     product_row,
     where,
     xlsx_file,

@@ -17,7 +17,6 @@ from tests.web.catalog_builders import (  # noqa: F401 - fixtures
     ROOT,
     USCC_A,
     USCC_AGENT,
-    fast_passwords,
 )
 from tests.web.conftest import page_csrf_token
 

@@ -16,7 +16,6 @@ from tests.web.demand_builders import (  # noqa: F401 - fixtures
     IN_COLLECTION,
     demand_project,
     demand_row,
-    fast_passwords,
     open_bidding,
     submit,
 )

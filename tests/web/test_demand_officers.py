@@ -23,7 +23,6 @@ from tests.web.demand_builders import (  # noqa: F401 - fixtures
     csrf,
     demand_project,
     demand_row,
-    fast_passwords,
     flashes,
     open_bidding,
     submit,

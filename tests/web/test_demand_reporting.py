@@ -24,7 +24,6 @@ from tests.web.demand_builders import (  # noqa: F401 - fixtures
     demand_project,
     demand_row,
     error_cells,
-    fast_passwords,
     flashes,
     make_institution,
     submit,

@@ -19,7 +19,6 @@ from app.spreadsheets import TemplateStampError
 from tests.web.demand_builders import (  # noqa: F401 - fixtures
     csrf,
     error_cells,
-    fast_passwords,
     flashes,
     make_institution,
     xlsx,

@@ -28,10 +28,7 @@ MAIN_LINE = ("draft", "demand_collection", "demand_frozen", "bidding_open", "bid
              "evaluated", "award_proposed", "award_published", "in_execution", "closed")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    # Nobody logs in here: skip the Argon2 hash of every user built.
-    monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
+pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 @pytest.fixture()

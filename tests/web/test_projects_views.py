@@ -18,13 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.timezone.utc
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    # Nobody types a password here (sessions are opened directly): skip the Argon2 hashes.
-    monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
-
-
-pytestmark = pytest.mark.usefixtures("zh_catalog")
+pytestmark = pytest.mark.usefixtures("zh_catalog", "fast_passwords")
 
 
 def _text(response) -> str:

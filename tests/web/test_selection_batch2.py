@@ -56,9 +56,7 @@ ROWS = _csv(BIDS_CSV)
 PUBLISHED = {(int(r["lot_no"]), r["company"]): r for r in ROWS}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
+pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 @pytest.fixture()

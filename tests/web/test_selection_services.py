@@ -19,9 +19,7 @@ from solver.rulesets import flatten, resolve_ruleset
 from tests.web.selection_builders import build_opened_project
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
+pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 def _abiraterone(make_user, make_org, **kw):

@@ -17,12 +17,7 @@ from tests.web.selection_builders import build_opened_project
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
-
-
-pytestmark = pytest.mark.usefixtures("zh_catalog")
+pytestmark = pytest.mark.usefixtures("zh_catalog", "fast_passwords")
 
 
 def _text(response) -> str:
