@@ -5,7 +5,6 @@ import csv
 import io
 from pathlib import Path
 
-import pytest
 
 from app.orgs.uscc import make_uscc
 

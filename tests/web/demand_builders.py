@@ -8,7 +8,6 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
 from tests.web.project_builders import BIDDING_OPENS, DEMAND_DUE, T0
 
