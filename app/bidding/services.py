@@ -343,10 +343,22 @@ def _guard_opening_key(project: ProcurementProject, now: dt.datetime) -> None:
                               "secret: there is no opening key yet."))
 
 
+def _guard_opening_record(project: ProcurementProject, now: dt.datetime) -> None:
+    # Bids are opened only by the ceremony, which writes the opening record before the move: no
+    # service call can reach ``opened`` without both secrets having revealed the quotes.
+    exists = db.session.scalar(select(OpeningRecord.id).where(OpeningRecord.project_id == project.id,
+                                                             OpeningRecord.round_no == ROUND_NO))
+    if exists is None:
+        raise ProjectError("OPENING_RECORD_MISSING",
+                           N_("Bids are opened at the opening ceremony, where the officer and the witness enter their "
+                              "secrets together: there is no opening record yet."))
+
+
 def _register_lifecycle_guards() -> None:
-    guards = lifecycle.TRANSITIONS[("demand_frozen", "bidding_open")].guards
-    if _guard_opening_key not in guards:
-        lifecycle.add_guard("demand_frozen", "bidding_open", _guard_opening_key)
+    for (from_state, to_state), guard in ((("demand_frozen", "bidding_open"), _guard_opening_key),
+                                          (("bidding_closed", "opened"), _guard_opening_record)):
+        if guard not in lifecycle.TRANSITIONS[(from_state, to_state)].guards:
+            lifecycle.add_guard(from_state, to_state, guard)
 
 
 _register_lifecycle_guards()

@@ -38,8 +38,27 @@ def walk(project, officer, *states: str, now: dt.datetime, reason: str | None = 
     from app.projects.lifecycle import transition_project
 
     for state in states:
+        if state == "opened":
+            give_opening_record(project, officer, now)
         transition_project(project, state, actor=officer, reason=reason, now=now)
     return project
+
+
+def give_opening_record(project, officer, now: dt.datetime):
+    """The record the opening ceremony leaves (no quotes), for tests that are not about the ceremony."""
+    from sqlalchemy import select
+
+    from app.bidding.models import OpeningRecord
+    from app.extensions import db
+
+    existing = db.session.scalar(select(OpeningRecord).where(OpeningRecord.project_id == project.id,
+                                                           OpeningRecord.round_no == 1))
+    if existing is None:
+        existing = OpeningRecord(project_id=project.id, round_no=1, opened_at=now, officer_id=officer.id,
+                                 witness_id=officer.id, quotes=[], record_sha256="0" * 64)
+        db.session.add(existing)
+        db.session.flush()
+    return existing
 
 
 def to_bidding_open(project, officer):

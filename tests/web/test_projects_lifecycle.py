@@ -18,6 +18,7 @@ from tests.web.project_builders import (
     OPENING,
     T0,
     build_project,
+    give_opening_record,
     to_bidding_open,
     walk,
 )
@@ -401,6 +402,11 @@ def test_the_opening_waits_for_opening_at(db, project_world):
     assert refused.value.code == "OPENING_NOT_DUE" and "2030-01-16 11:00" in refused.value.message
     assert project.state == "bidding_closed"  # the refused move still persisted what the clock decided
     lifecycle.opening_guard(project, OPENING)
+    # Even at the right time no service call opens the bids without the ceremony's record.
+    with pytest.raises(lifecycle.ProjectError) as refused:
+        transition_project(project, "opened", actor=officer, now=OPENING)
+    assert refused.value.code == "OPENING_RECORD_MISSING" and project.state == "bidding_closed"
+    give_opening_record(project, officer, OPENING)
     transition_project(project, "opened", actor=officer, now=OPENING)
     assert project.state == "opened"
 
