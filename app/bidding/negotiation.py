@@ -4,7 +4,8 @@ Services flush and never commit (the request commits once) and write an audit ev
 change; refusals are audited in their own transaction.
 
 * :func:`open_round` — the officer, with a witness, opens round N (2, 3, …) for chosen lots with a
-  target UCP per lot (``lowest_ucp`` default, ``median_ucp`` or ``manual``). It is a key ceremony
+  target UCP per lot (N2: ``lowest_ucp``, ``median_ucp``, ``national_lowest_listed``,
+  ``avg_cut_competitive`` or ``manual``; the form proposes the RuleSet's ``negotiation_target``). It is a key ceremony
   like the first one (:func:`app.bidding.services._check_people`, :func:`create_opening_key`,
   an :class:`OpeningKey` for ``(project, round_no)``). Invitations default to the suppliers with a
   valid current bid above the target (N3); the officer may add or remove suppliers per lot, with a
@@ -71,7 +72,9 @@ from app.projects import lifecycle
 from app.projects.lifecycle import effective_state, server_now
 from app.projects.models import Lot, ProcurementProject
 
-TARGET_METHODS = ("lowest_ucp", "median_ucp", "manual")
+TARGET_METHODS = ("lowest_ucp", "median_ucp", "national_lowest_listed", "avg_cut_competitive", "manual")
+# Methods that need more than the lot's own bids (the catalog's listed prices, the other lots).
+_PROJECT_TARGETS = ("national_lowest_listed", "avg_cut_competitive")
 ROUND_STATES = ("open", "closed", "opened")
 _QUANTUM = Decimal(1).scaleb(-PRICE_DECIMALS)
 REVISION_ACTION = "negotiation.revision_refused"
@@ -136,8 +139,84 @@ def _lot_bids(project: ProcurementProject) -> dict[int, list[Bid]]:
     return out
 
 
+def default_target_method(project: ProcurementProject) -> str:
+    """The RuleSet's ``negotiation_target`` (frozen at bidding_open), ``lowest_ucp`` when unset."""
+    from app.projects.lifecycle import frozen_ruleset, latest_ruleset
+
+    version = frozen_ruleset(project) or latest_ruleset(project)
+    method = (version.resolved or {}).get("negotiation_target") if version is not None else None
+    return method if method in TARGET_METHODS else "lowest_ucp"
+
+
+def national_lowest_target(lot: Lot) -> Decimal:
+    """N2 ``national_lowest_listed``: the lowest national lowest listed price (§9 P4) among the lot's
+    eligible and quoted products, each brought to the lot's representative strength by 差比价 (U3–U4)."""
+    from app.catalog.models import Product
+    from app.catalog.units import parse_spec, unit_comparable_price
+    from app.prices.models import ListedPrice, NationalLowestPrice
+    from app.projects.lifecycle import frozen_ruleset, latest_ruleset
+    from app.projects.models import LotProduct
+
+    # The lot's products: those eligible for it and those actually quoted in it.
+    product_ids = select(LotProduct.product_id).where(LotProduct.lot_id == lot.id).union(
+        select(Bid.product_id).where(Bid.lot_id == lot.id))
+    rows = db.session.execute(
+        select(Product, NationalLowestPrice.value_ucp).distinct()
+        .join(ListedPrice, ListedPrice.product_id == Product.id)
+        .join(NationalLowestPrice, NationalLowestPrice.key_sha256 == ListedPrice.key_sha256)
+        .where(Product.id.in_(product_ids))
+    ).all()
+    if not rows:
+        raise NegotiationError("TARGET_NO_NATIONAL_LOWEST",
+                               N_("No national lowest listed price is recorded for the products of lot %(lot)s."),
+                               params={"lot": lot.lot_no})
+    version = frozen_ruleset(lot.project) or latest_ruleset(lot.project)
+    diff_price = (version.resolved or {}).get("diff_price", {}) if version is not None else {}
+    representative = parse_spec(lot.representative_spec)
+    return min(unit_comparable_price(value, parse_spec(product.spec), representative, diff_price)
+               for product, value in rows)
+
+
+def average_competitive_cut(project: ProcurementProject, bids_by_lot: dict[int, list[Bid]]) -> Decimal:
+    """The average price cut of the competitive lots (4+7 ``avg_cut_competitive``, W7).
+
+    A lot is competitive with at least ``negotiation_min_bidders`` (3 when unset) valid bids; its cut
+    is ``1 − lowest valid UCP ÷ pre-procurement UCP``. Lots without a pre-procurement price do not count.
+    """
+    from app.projects.lifecycle import frozen_ruleset, latest_ruleset
+
+    version = frozen_ruleset(project) or latest_ruleset(project)
+    minimum = (version.resolved or {}).get("negotiation_min_bidders") if version is not None else None
+    minimum = int(minimum or 3)
+    cuts = []
+    for lot in db.session.scalars(select(Lot).where(Lot.project_id == project.id)):
+        prices = sorted(b.ucp for b in bids_by_lot.get(lot.id, []) if _valid(b))
+        if len(prices) >= minimum and lot.pre_procurement_ucp:
+            cuts.append(1 - prices[0] / lot.pre_procurement_ucp)
+    if not cuts:
+        raise NegotiationError("TARGET_NO_COMPETITIVE_LOTS",
+                               N_("No lot has %(n)s or more valid bids and a pre-procurement price, so there is no "
+                                  "average cut to apply."), params={"n": minimum})
+    return sum(cuts) / len(cuts)
+
+
+def lot_target(project: ProcurementProject, lot: Lot, bids_by_lot: dict[int, list[Bid]], method: str,
+               manual: Decimal | str | None = None) -> Decimal:
+    """The lot's target UCP (N2) by any method, the ones that look beyond the lot's own bids included."""
+    if method == "national_lowest_listed":
+        return national_lowest_target(lot)
+    if method == "avg_cut_competitive":
+        if not lot.pre_procurement_ucp:
+            raise NegotiationError("TARGET_NO_PRE_PRICE",
+                                   N_("Lot %(lot)s has no pre-procurement price to apply the average cut to."),
+                                   params={"lot": lot.lot_no})
+        cut = average_competitive_cut(project, bids_by_lot)
+        return (lot.pre_procurement_ucp * (1 - cut)).quantize(_QUANTUM, rounding=ROUND_HALF_UP)
+    return compute_target(bids_by_lot.get(lot.id, []), method, manual)
+
+
 def compute_target(bids: list[Bid], method: str, manual: Decimal | str | None = None) -> Decimal:
-    """The lot's target UCP (N2) from its valid current bids."""
+    """The lot's target UCP (N2) from its valid current bids (``lowest_ucp``, ``median_ucp``, ``manual``)."""
     if method == "manual":
         try:
             value = Decimal(str(manual).strip())
@@ -192,7 +271,7 @@ def price_to_beat(problem: dict, bid: Bid) -> Decimal | None:
 @dataclass
 class LotTarget:
     lot_id: int
-    method: str = "lowest_ucp"
+    method: str = "lowest_ucp"  # the view proposes the RuleSet's negotiation_target
     manual: Decimal | str | None = None
 
 
@@ -254,7 +333,7 @@ def open_round(project: ProcurementProject, lots_targets: list[LotTarget], *, ac
         if entry.method not in TARGET_METHODS:
             raise NegotiationError("TARGET_METHOD", N_("Unknown target method %(method)s."), params={"method": entry.method})
         bids = bids_by_lot.get(lot.id, [])
-        target = compute_target(bids, entry.method, entry.manual)
+        target = lot_target(project, lot, bids_by_lot, entry.method, entry.manual)
         by_supplier = {b.supplier_org_id: b for b in bids}
         invited = {b.supplier_org_id for b in bids if _valid(b) and b.ucp > target}
         change = overrides.get(lot.id, {})

@@ -93,6 +93,12 @@ _project_or_404 = visible_project_or_404
 _officer_project = editable_project_or_403
 
 
+def _method_labels() -> dict[str, str]:
+    return {"lowest_ucp": _("Lowest valid price"), "median_ucp": _("Median valid price"),
+            "national_lowest_listed": _("National lowest listed price"),
+            "avg_cut_competitive": _("Average cut of the competitive lots"), "manual": _("Entered by the officer")}
+
+
 def _back(project: ProcurementProject):
     return redirect(url_for("negotiation.project_negotiation", project_id=project.id))
 
@@ -154,7 +160,7 @@ def new_round(project_id: int):
         for lot in lots:
             if not request.form.get(f"lot-{lot.id}"):
                 continue
-            targets.append(services.LotTarget(lot_id=lot.id, method=request.form.get(f"method-{lot.id}", "lowest_ucp"),
+            targets.append(services.LotTarget(lot_id=lot.id, method=request.form.get(f"method-{lot.id}") or services.default_target_method(project),
                                               manual=request.form.get(f"manual-{lot.id}") or None))
             add = [int(v) for v in request.form.getlist(f"add-{lot.id}") if v.isdigit()]
             remove = [int(v) for v in request.form.getlist(f"remove-{lot.id}") if v.isdigit()]
@@ -182,7 +188,7 @@ def new_round(project_id: int):
     elif request.method == "POST":
         status = 422
     return render_template("negotiation/new_round.html", project=project, form=form, lots=lots, bids=bids,
-                           orgs=orgs, methods=services.TARGET_METHODS), status
+                           orgs=orgs, methods=services.TARGET_METHODS, default_method=services.default_target_method(project), method_labels=_method_labels()), status
 
 
 @bp.post("/projects/<int:project_id>/revise")

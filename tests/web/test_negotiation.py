@@ -273,3 +273,51 @@ def test_a_revision_committed_after_the_round_deadline_is_refused(app, db, make_
         db.session.commit()
     db.session.rollback()
     assert negotiation.current_revision(rnd, opened.lots[1].id, opened.suppliers["甲"].id) is None
+
+
+def test_average_cut_of_the_competitive_lots_as_target(app, db, make_user, make_org):
+    from app.bidding import negotiation
+
+    opened, supervisor, _ = _world(make_user, make_org)
+    with pytest.raises(negotiation.NegotiationError) as refused:
+        _open(opened, supervisor, method="avg_cut_competitive")
+    assert refused.value.code == "TARGET_NO_PRE_PRICE"
+    # Lot 1 has 4 valid bids (competitive), lowest 0.80 against 2.00 before: a 60 % cut.
+    opened.lots[1].pre_procurement_ucp = Decimal("2.00")
+    db.session.flush()
+    rnd = _open(opened, supervisor, method="avg_cut_competitive")
+    assert rnd.lots[0].target_ucp == Decimal("0.800000")
+    assert sorted(_invited(rnd, opened)) == sorted(["甲", "乙", "丙"])
+
+
+def test_national_lowest_listed_price_as_target(app, db, make_user, make_org):
+    from app.bidding import negotiation
+    from app.bidding.models import Bid
+    from app.prices.models import ListedPrice, NationalLowestPrice
+
+    opened, supervisor, _ = _world(make_user, make_org)
+    with pytest.raises(negotiation.NegotiationError) as refused:
+        _open(opened, supervisor, method="national_lowest_listed")
+    assert refused.value.code == "TARGET_NO_NATIONAL_LOWEST"
+    product_id = db.session.scalar(select(Bid.product_id).where(Bid.lot_id == opened.lots[1].id).limit(1))
+    listing = ListedPrice(product_id=product_id, key_sha256="k" * 64, province_code="330000", listed_price_pack=Decimal("5.95"),
+                          pack_qty=7, listed_ucp=Decimal("0.85"), effective_date=dt.date(2029, 6, 1),
+                          source_document="浙医保〔2029〕1号")
+    db.session.add(listing)
+    db.session.flush()
+    db.session.add(NationalLowestPrice(key_sha256="k" * 64, value_ucp=Decimal("0.85"), source_price_id=listing.id,
+                                       source_province_code="330000", source_effective_date=dt.date(2029, 6, 1),
+                                       source_document="浙医保〔2029〕1号"))
+    db.session.flush()
+    rnd = _open(opened, supervisor, method="national_lowest_listed")
+    assert rnd.lots[0].target_ucp == Decimal("0.850000")  # the product is at the representative 20mg: no 差比价
+    assert sorted(_invited(rnd, opened)) == sorted(["甲", "乙", "丙"])
+
+
+def test_the_rulesets_negotiation_target_is_the_default(app, db, make_user, make_org):
+    from app.bidding import negotiation
+
+    opened, _, _ = _world(make_user, make_org)
+    assert negotiation.default_target_method(opened.project) == "lowest_ucp"  # nvbp-2
+    four_plus_seven, _, _ = _world(make_user, make_org, preset="nvbp-4+7", code="NEG-47")
+    assert negotiation.default_target_method(four_plus_seven.project) == "avg_cut_competitive"
