@@ -354,6 +354,11 @@ def _guard_opening_record(project: ProcurementProject, now: dt.datetime) -> None
                               "secrets together: there is no opening record yet."))
 
 
+def opening_problems(project: ProcurementProject, now: dt.datetime) -> list[ProjectError]:
+    """What still stands in the way of the opening ceremony (the record it writes itself excepted)."""
+    return [p for p in lifecycle.guard_problems(project, "opened", now) if p.code != "OPENING_RECORD_MISSING"]
+
+
 def _register_lifecycle_guards() -> None:
     for (from_state, to_state), guard in ((("demand_frozen", "bidding_open"), _guard_opening_key),
                                           (("bidding_closed", "opened"), _guard_opening_record)):

@@ -109,7 +109,7 @@ def project_bidding(project_id: int):
             [key.officer_id, key.witness_id]))).all()} if key else {}
         context.update(status=services.sealed_status(project), people=people,
                        may_edit=may_edit_project(current_user, project),
-                       opening_problems=[error_text(e) for e in lifecycle.guard_problems(project, "opened", now)]
+                       opening_problems=[error_text(e) for e in services.opening_problems(project, now)]
                        if state == "bidding_closed" else [],
                        key_problems=[error_text(e) for e in lifecycle.guard_problems(project, "bidding_open", now)
                                      if e.code != "OPENING_KEY_MISSING"] if state == "demand_frozen" else [])
@@ -238,7 +238,7 @@ def opening(project_id: int):
     project = _officer_project(project_id)
     if services.opening_record(project) is not None:
         return redirect(url_for("bidding.opening_record", project_id=project.id))
-    problems = lifecycle.guard_problems(project, "opened")
+    problems = services.opening_problems(project, utcnow())
     if problems:
         flash(error_text(problems[0]), "warning")
         return _back(project)
