@@ -97,3 +97,22 @@ def zh_catalog(app, tmp_path):
 def fast_passwords(monkeypatch):
     """Skip the Argon2 hashes where nobody types a password (sessions are opened directly)."""
     monkeypatch.setattr("app.auth.services.hash_password", lambda password: "$argon2id$not-a-hash")
+
+
+def assert_po_fragment_complete(package: str, *extra_msgids: str) -> None:
+    """Every msgid of ``app/<package>`` (and ``extra_msgids``) has a translation in the package's PO
+    fragment, with the same placeholders."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "N_": None}
+    wanted = {m[2] for m in extract_from_dir(str(ROOT / "app" / package), method_map, keywords=keywords)}
+    wanted = {m if isinstance(m, str) else m[0] for m in wanted} | set(extra_msgids)
+    with open(ROOT / "app" / package / "messages_zh_CN.po", "rb") as fh:
+        catalog = read_po(fh, locale="zh_CN")
+    translated = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
+    assert wanted <= set(translated), sorted(wanted - set(translated))
+    for msgid, msgstr in translated.items():
+        assert msgstr, msgid
+        assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", msgstr)), msgid

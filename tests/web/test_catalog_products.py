@@ -4,7 +4,6 @@ the zh_CN PO fragment."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import pytest
@@ -14,11 +13,10 @@ from app.audit.models import AuditEvent
 from app.catalog import services
 from app.catalog.models import Product, ProductCodeChange, ProductProposal
 from tests.web.catalog_builders import (  # noqa: F401 - fixtures
-    ROOT,
     USCC_A,
     USCC_AGENT,
 )
-from tests.web.conftest import page_csrf_token
+from tests.web.conftest import assert_po_fragment_complete, page_csrf_token
 
 
 def values(**overrides) -> dict:
@@ -294,18 +292,4 @@ def test_code_history_rows_are_never_deleted(db, maker):
 # --- the PO fragment ------------------------------------------------------------------------------------------
 
 def test_the_po_fragment_translates_every_msgid_of_the_catalog():
-    from babel.messages.extract import extract_from_dir
-    from babel.messages.pofile import read_po
-
-    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "N_": None}
-    wanted = {m[2] for m in extract_from_dir(str(ROOT / "app/catalog"), method_map, keywords=keywords)}
-    wanted = {m if isinstance(m, str) else m[0] for m in wanted}
-    wanted.add("Catalog")  # the navigation entry
-    with open(ROOT / "app/catalog/messages_zh_CN.po", "rb") as fh:
-        catalog = read_po(fh, locale="zh_CN")
-    translated = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
-    assert wanted <= set(translated), sorted(wanted - set(translated))
-    for msgid, msgstr in translated.items():
-        assert msgstr, msgid
-        assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", msgstr)), msgid
+    assert_po_fragment_complete("catalog", "Catalog")  # with its navigation entry

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.projects import lifecycle, services
 from app.projects.models import Lot, ProcurementProject, ProjectInstitution
-from tests.web.conftest import page_csrf_token
+from tests.web.conftest import assert_po_fragment_complete, page_csrf_token
 from tests.web.project_builders import BID_DEADLINE, build_project, to_bidding_open
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,20 +32,7 @@ def _flashes(html: str) -> list[str]:
 # --- the PO fragment ----------------------------------------------------------------------------------
 
 def test_the_po_fragment_translates_every_msgid_of_the_piece():
-    from babel.messages.extract import extract_from_dir
-    from babel.messages.pofile import read_po
-
-    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "N_": None}
-    wanted = {m[2] for m in extract_from_dir(str(ROOT / "app/projects"), method_map, keywords=keywords)}
-    wanted.add("Projects")  # the navigation entry
-    with open(ROOT / "app/projects/messages_zh_CN.po", "rb") as fh:
-        catalog = read_po(fh, locale="zh_CN")
-    translated = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
-    assert wanted <= set(translated), sorted(wanted - set(translated))
-    for msgid, msgstr in translated.items():
-        assert msgstr, msgid
-        assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", msgstr)), msgid
+    assert_po_fragment_complete("projects", "Projects")  # with its navigation entry
 
 
 # --- create, Beijing time, Chinese --------------------------------------------------------------------

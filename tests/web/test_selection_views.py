@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.bidding.models import SelectionRun
 from app.projects.models import ProcurementProject
-from tests.web.conftest import page_csrf_token
+from tests.web.conftest import assert_po_fragment_complete, page_csrf_token
 from tests.web.selection_builders import build_opened_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,20 +40,7 @@ SIX = {"甲药业": [(1, "0.30")], "乙药业": [(1, "0.40")], "丙药业": [(1,
 
 
 def test_the_po_fragment_translates_every_msgid_of_the_piece():
-    from babel.messages.extract import extract_from_dir
-    from babel.messages.pofile import read_po
-
-    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "N_": None}
-    wanted = {m[2] for m in extract_from_dir(str(ROOT / "app/selection"), method_map, keywords=keywords)}
-    wanted.add("Winner selection")  # the navigation entry
-    with open(ROOT / "app/selection/messages_zh_CN.po", "rb") as fh:
-        catalog = read_po(fh, locale="zh_CN")
-    translated = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
-    assert wanted <= set(translated), sorted(wanted - set(translated))
-    for msgid, msgstr in translated.items():
-        assert msgstr, msgid
-        assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", msgstr)), msgid
+    assert_po_fragment_complete("selection", "Winner selection")  # with its navigation entry
 
 
 def test_the_officer_runs_the_selection_and_reads_every_reason_in_chinese(db, browser, make_user, make_org):
